@@ -1,0 +1,46 @@
+"""The one object passes hand to each other: the model, its tokenizer, data and a record of what ran."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from compress.data import TaskData
+
+
+@dataclass(frozen=True)
+class PassRecord:
+    """What one pass did: its settings, its wall time and whatever it measured."""
+
+    name: str
+    config: dict[str, Any]
+    seconds: float
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """State between passes. Passes return a new Artifact (`dataclasses.replace`) rather than mutate this one.
+
+    `workdir` is the run's temporary output folder; `onnx` maps a candidate's name to its
+    ONNX file inside it, in the order the passes made them.
+    """
+
+    model: Any
+    tokenizer: Any
+    data: TaskData
+    workdir: Path
+    max_length: int
+    seed: int
+    onnx: dict[str, Path] = field(default_factory=dict)
+    model_changed: bool = False
+    history: tuple[PassRecord, ...] = ()
+
+    @property
+    def model_dir(self) -> Path:
+        return self.workdir / "model"
+
+    @property
+    def onnx_dir(self) -> Path:
+        return self.workdir / "onnx"

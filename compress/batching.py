@@ -1,0 +1,55 @@
+"""Tokenize once, then cut padded batches as numpy arrays.
+
+Training, evaluation and benchmarking all feed models from here, so PyTorch and ONNX
+Runtime see exactly the same token ids and padding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """Token ids per example, unpadded; `features` are the model inputs the tokenizer produced."""
+
+    features: dict[str, list[list[int]]]
+    pad_id: int
+
+    def __len__(self) -> int:
+        return len(self.features["input_ids"])
+
+    def lengths(self) -> np.ndarray:
+        return np.array([len(ids) for ids in self.features["input_ids"]])
+
+    def batch(self, rows: Sequence[int]) -> dict[str, np.ndarray]:
+        """Rows padded to the longest among them (dynamic padding)."""
+        width = max(len(self.features["input_ids"][r]) for r in rows)
+        out: dict[str, np.ndarray] = {}
+        for name, values in self.features.items():
+            pad = self.pad_id if name == "input_ids" else 0
+            array = np.full((len(rows), width), pad, dtype=np.int64)
+            for i, r in enumerate(rows):
+                array[i, : len(values[r])] = values[r]
+            out[name] = array
+        return out
+
+
+def encode(tokenizer: Any, texts: Sequence[str], max_length: int) -> Encoded:
+    tokens = tokenizer(list(texts), truncation=True, max_length=max_length)
+    names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in tokens]
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    return Encoded({n: tokens[n] for n in names}, pad_id)
+
+
+def batches(
+    encoded: Encoded, batch_size: int, *, shuffle: bool = False, seed: int = 0
+) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+    """Yield (row indices, padded inputs); shuffled order is reproducible from `seed`."""
+    order = np.random.default_rng(seed).permutation(len(encoded)) if shuffle else np.arange(len(encoded))
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        yield rows, encoded.batch(rows)

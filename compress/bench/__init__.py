@@ -1,0 +1,1 @@
+"""Measurement: timing, quality metrics, memory, environment, and the benchmark that combines them."""

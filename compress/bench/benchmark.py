@@ -1,0 +1,156 @@
+"""Baseline against candidates, in one process, on the same inputs and threads.
+
+The baseline is the input model in fp32 PyTorch. Every candidate is measured beside it:
+batch-1 latency and batched throughput in interleaved rounds, size on disk, peak memory in
+a child process, and accuracy/macro-F1 with bootstrap intervals on the held-out split.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from compress.batching import encode
+from compress.bench.environment import environment
+from compress.bench.memory import peak_memory
+from compress.bench.metrics import quality
+from compress.bench.timing import measure, ratio_summary
+from compress.data import Split
+from compress.onnx_tools import default_threads
+from compress.predictors import OnnxPredictor, Predictor, TorchPredictor, predict_logits
+from compress.recipe import BenchmarkConfig
+
+LATENCY_SAMPLES = 256  # distinct held-out examples cycled through for batch-1 timing
+NOISE_MARGIN = 0.03  # a candidate is flagged slower only when it loses by more than this
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A model to measure. `location` is a HF folder (torch) or an .onnx file."""
+
+    name: str
+    kind: str  # "torch" | "onnx"
+    location: str
+    model: Any = None  # an already-loaded torch model, to avoid loading twice
+
+
+def run_benchmark(
+    baseline: Candidate,
+    candidates: list[Candidate],
+    tokenizer: Any,
+    evaluation: Split,
+    label_names: tuple[str, ...],
+    max_length: int,
+    settings: BenchmarkConfig,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    import torch
+
+    threads = settings.threads or default_threads()
+    torch.set_num_threads(threads)
+    split = evaluation.head(settings.eval_limit)
+    encoded = encode(tokenizer, split.texts, max_length)
+    everyone = [baseline, *candidates]
+    predictors = [_predictor(c, threads) for c in everyone]
+
+    log(f"benchmark: accuracy on {len(split)} examples of '{split.name}'")
+    predictions = {p.name: predict_logits(p, encoded).argmax(axis=1) for p in predictors}
+
+    log(f"benchmark: batch-1 latency, {settings.rounds} interleaved rounds, {threads} threads")
+    singles = [encoded.batch([i]) for i in range(min(LATENCY_SAMPLES, len(encoded)))]
+    latency = measure(
+        predictors, singles, warmup=settings.warmup, min_iterations=settings.min_iterations,
+        min_seconds=settings.min_seconds, rounds=settings.rounds,
+    )
+    log(f"benchmark: throughput at batch {settings.batch_size}")
+    rows = np.arange(len(encoded))
+    batched = [encoded.batch(rows[i : i + settings.batch_size]) for i in range(0, len(rows), settings.batch_size)]
+    batched = [b for b in batched if len(b["input_ids"]) == settings.batch_size] or batched[:1]
+    throughput = measure(
+        predictors, batched, warmup=min(2, settings.warmup), min_iterations=len(batched) * settings.rounds,
+        min_seconds=settings.min_seconds / 2, rounds=settings.rounds,
+    )
+
+    results = []
+    for candidate, predictor in zip(everyone, predictors):
+        timing, batch_timing = latency[predictor.name], throughput[predictor.name]
+        entry: dict[str, Any] = {
+            "name": candidate.name,
+            "kind": candidate.kind,
+            "location": candidate.location,
+            "latency_ms": timing.percentiles_ms(),
+            "latency_calls": int(len(timing.calls)),
+            "throughput": {
+                "batch_size": settings.batch_size,
+                "samples_per_second": float(np.median(batch_timing.round_throughputs())),
+                "batches": int(len(batch_timing.calls)),
+            },
+            "size_mb": _size_mb(candidate),
+            "quality": quality(split.labels, predictions[predictor.name], len(label_names), settings.bootstrap),
+            "agreement_with_baseline": float((predictions[predictor.name] == predictions[baseline.name]).mean()),
+        }
+        if settings.memory:
+            log(f"benchmark: peak memory of {candidate.name} (child process)")
+            entry["memory"] = _memory(candidate, batched[0], threads)
+        results.append(entry)
+
+    base, base_latency, base_batch = results[0], latency[baseline.name], throughput[baseline.name]
+    for entry, predictor in zip(results[1:], predictors[1:]):
+        speed = base["latency_ms"]["p50"] / entry["latency_ms"]["p50"]
+        rounds = ratio_summary(base_latency.round_medians(), latency[predictor.name].round_medians())
+        batch_rounds = ratio_summary(throughput[predictor.name].round_throughputs(), base_batch.round_throughputs())
+        entry["vs_baseline"] = {
+            "latency_p50_speedup": speed,
+            "latency_p50_speedup_rounds": rounds,
+            "throughput_speedup": entry["throughput"]["samples_per_second"] / base["throughput"]["samples_per_second"],
+            "throughput_speedup_rounds": batch_rounds,
+            "size_reduction": base["size_mb"] / entry["size_mb"],
+            "accuracy_delta_points": 100 * (entry["quality"]["accuracy"]["value"] - base["quality"]["accuracy"]["value"]),
+        }
+        worst = min(speed, entry["vs_baseline"]["throughput_speedup"])
+        entry["slower_than_baseline"] = worst < 1.0 - NOISE_MARGIN
+    return {
+        "environment": environment(threads),
+        "evaluation": {"split": split.name, "examples": len(split), "labels": list(label_names)},
+        "settings": settings.model_dump(mode="json"),
+        "baseline": results[0],
+        "candidates": results[1:],
+    }
+
+
+def _predictor(candidate: Candidate, threads: int) -> Predictor:
+    if candidate.kind == "onnx":
+        return OnnxPredictor(candidate.name, Path(candidate.location), threads)
+    model = candidate.model
+    if model is None:
+        from transformers import AutoModelForSequenceClassification
+
+        model = AutoModelForSequenceClassification.from_pretrained(candidate.location)
+    return TorchPredictor(candidate.name, model)
+
+
+def _size_mb(candidate: Candidate) -> float:
+    """Bytes of weights: the .onnx file (+ external data) or the folder's safetensors."""
+    path = Path(candidate.location)
+    if candidate.kind == "onnx":
+        files = [path, *path.parent.glob(f"{path.name}_data"), *path.parent.glob(f"{path.name}.data")]
+    elif path.is_dir():
+        files = list(path.glob("*.safetensors"))
+    else:
+        files = []
+    if not files and candidate.model is not None:
+        with tempfile.TemporaryDirectory(prefix="compress-size-") as scratch:
+            candidate.model.save_pretrained(scratch)
+            return sum(f.stat().st_size for f in Path(scratch).glob("*.safetensors")) / 2**20
+    return sum(f.stat().st_size for f in files if f.is_file()) / 2**20
+
+
+def _memory(candidate: Candidate, batch: dict[str, np.ndarray], threads: int) -> dict[str, float] | None:
+    try:
+        return peak_memory(candidate.kind, candidate.location, batch, threads)
+    except (RuntimeError, OSError) as exc:
+        return {"error": str(exc)}  # type: ignore[dict-item]

@@ -1,0 +1,95 @@
+"""Latency and throughput of several predictors, measured in interleaved rounds.
+
+Machines drift (frequency, neighbours, caches), so candidates are measured in turn within
+each round, the order rotating, and every one gets at least `min_iterations` calls and
+`min_seconds` of measured time in all. Percentiles use every call; the spread of a ratio uses
+the per-round medians, so a speedup comes with the range it took across rounds.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from compress.predictors import Predictor
+
+Inputs = dict[str, np.ndarray]
+
+
+@dataclass
+class Timings:
+    """Seconds per call for one predictor, grouped by round."""
+
+    rounds: list[list[float]] = field(default_factory=list)
+    items_per_call: list[int] = field(default_factory=list)
+
+    @property
+    def calls(self) -> np.ndarray:
+        return np.array([t for r in self.rounds for t in r])
+
+    def percentiles_ms(self) -> dict[str, float]:
+        calls = self.calls * 1000
+        return {f"p{q}": float(np.percentile(calls, q)) for q in (50, 90, 95, 99)} | {"mean": float(calls.mean())}
+
+    def round_medians(self) -> np.ndarray:
+        return np.array([np.median(r) for r in self.rounds])
+
+    def round_throughputs(self) -> np.ndarray:
+        """Items per second in each round (for batched calls)."""
+        out, start = [], 0
+        for r in self.rounds:
+            items = sum(self.items_per_call[start : start + len(r)])
+            out.append(items / sum(r))
+            start += len(r)
+        return np.array(out)
+
+
+def measure(
+    predictors: Sequence[Predictor],
+    inputs: Sequence[Inputs],
+    *,
+    warmup: int = 10,
+    min_iterations: int = 200,
+    min_seconds: float = 8.0,
+    rounds: int = 5,
+) -> dict[str, Timings]:
+    """Time each predictor on the same inputs in `rounds` interleaved rounds.
+
+    In every round each predictor makes at least min_iterations/rounds calls and runs for at
+    least min_seconds/rounds, so the totals meet both minimums. Each round starts every
+    predictor at the same input, and rotates who goes first.
+    """
+    if not inputs:
+        raise ValueError("no inputs to time")
+    for predictor in predictors:
+        for i in range(warmup):
+            predictor(inputs[i % len(inputs)])
+    results = {p.name: Timings() for p in predictors}
+    calls_per_round = max(1, math.ceil(min_iterations / rounds))
+    seconds_per_round = min_seconds / rounds
+    cursor = 0
+    for round_index in range(rounds):
+        shift = round_index % len(predictors)
+        longest = 0
+        for predictor in list(predictors[shift:]) + list(predictors[:shift]):
+            times: list[float] = []
+            while len(times) < calls_per_round or sum(times) < seconds_per_round:
+                sample = inputs[(cursor + len(times)) % len(inputs)]
+                started = time.perf_counter()
+                predictor(sample)
+                times.append(time.perf_counter() - started)
+                results[predictor.name].items_per_call.append(len(next(iter(sample.values()))))
+            results[predictor.name].rounds.append(times)
+            longest = max(longest, len(times))
+        cursor += longest
+    return results
+
+
+def ratio_summary(baseline: np.ndarray, candidate: np.ndarray) -> dict[str, float]:
+    """Median and range of per-round ratios baseline/candidate (> 1 means the candidate is better for times)."""
+    ratios = baseline / candidate
+    return {"median": float(np.median(ratios)), "min": float(ratios.min()), "max": float(ratios.max())}

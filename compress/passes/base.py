@@ -1,0 +1,66 @@
+"""The pass registry: each pass is a frozen config model plus one function.
+
+A recipe is a list of these configs. The registry is what lets `compress validate`
+check a recipe without importing torch: configs live here, the heavy code is
+imported only when a pass function runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Callable
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from compress.artifact import Artifact
+
+
+class PassConfig(BaseModel):
+    """Base for every pass config: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Stage(str, Enum):
+    """Where a pass works: on the PyTorch model, or on ONNX files after export."""
+
+    TORCH = "torch"
+    EXPORT = "export"
+    ONNX = "onnx"
+
+
+# A pass returns the next artifact and a dict of what it measured; the runner records both.
+PassFunction = Callable[[PassConfig, "Artifact"], "tuple[Artifact, dict[str, Any]]"]
+
+
+@dataclass(frozen=True)
+class PassSpec:
+    name: str
+    config: type[PassConfig]
+    stage: Stage
+    function: PassFunction
+    summary: str
+
+
+REGISTRY: dict[str, PassSpec] = {}
+
+
+def register(name: str, config: type[PassConfig], stage: Stage, summary: str) -> Callable[[PassFunction], PassFunction]:
+    """Register `function` as the implementation of pass `name`."""
+
+    def decorate(function: PassFunction) -> PassFunction:
+        if name in REGISTRY:
+            raise ValueError(f"pass {name!r} registered twice")
+        REGISTRY[name] = PassSpec(name, config, stage, function, summary)
+        return function
+
+    return decorate
+
+
+def spec_for(config: PassConfig) -> PassSpec:
+    for spec in REGISTRY.values():
+        if type(config) is spec.config:
+            return spec
+    raise KeyError(f"no pass registered for {type(config).__name__}")

@@ -1,0 +1,105 @@
+"""`quantize`: ONNX Runtime post-training int8, dynamic or static (calibrated on training text).
+
+It always quantizes the plain fp32 export: optimum's quantizer fails on ORT-fused graphs
+(seen with onnxruntime 1.32). Fusions can be tried afterwards on the int8 graph and are
+kept only where measured faster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from compress.artifact import Artifact
+from compress.errors import CompressError
+from compress.passes.base import PassConfig, Stage, register
+from compress.passes.export_onnx import ONNX_NAME
+
+
+REDUCE_RANGE_PRESETS = ("avx2", "avx512")  # 7-bit weights avoid overflow without VNNI; VNNI and arm64 don't need it
+
+
+class QuantizeConfig(PassConfig):
+    mode: Literal["dynamic", "static"] = "dynamic"
+    preset: Literal["avx512_vnni", "avx512", "avx2", "arm64"] = Field(
+        "avx512_vnni", description="instruction set the int8 kernels target; see README"
+    )
+    per_channel: bool = False
+    reduce_range: bool = False
+    operators: tuple[str, ...] | None = Field(None, description="ONNX op types to quantize; default: the preset's")
+    calibration_examples: int = Field(256, ge=1, description="static mode: training examples used to calibrate")
+    calibration_method: Literal["minmax", "percentiles", "entropy"] = "minmax"
+    validation_examples: int = Field(128, ge=1)
+    min_agreement: float = Field(0.9, ge=0, le=1, description="labels that must match the fp32 model, else error")
+    optimize: Literal["none", "O1", "O2"] = "none"
+
+
+@register("quantize", QuantizeConfig, Stage.ONNX, "ONNX Runtime int8 post-training quantization")
+def quantize(config: QuantizeConfig, artifact: Artifact) -> tuple[Artifact, dict[str, Any]]:
+    from optimum.onnxruntime import ORTQuantizer
+
+    from compress.onnx_tools import compare_with_torch, optimize_if_faster
+
+    source = artifact.onnx_dir / "model.onnx"
+    if ONNX_NAME not in artifact.onnx or not source.is_file():
+        raise CompressError("quantize needs the plain ONNX export (run export_onnx first)")
+    name = f"onnx-int8-{config.mode}"
+    suffix = f"int8_{config.mode}" + ("_pc" if config.per_channel else "")
+    quantizer = ORTQuantizer.from_pretrained(artifact.onnx_dir, file_name=source.name)
+    qconfig = _quantization_config(config)
+    ranges = _calibrate(quantizer, config, artifact) if config.mode == "static" else None
+    quantizer.quantize(qconfig, save_dir=artifact.onnx_dir, file_suffix=suffix, calibration_tensors_range=ranges)
+    path = artifact.onnx_dir / f"{source.stem}_{suffix}.onnx"
+
+    check = compare_with_torch(artifact, path, config.validation_examples)
+    if check["label_agreement"] < config.min_agreement:
+        raise CompressError(
+            f"int8 model agrees with fp32 on only {check['label_agreement']:.1%} of {check['examples']} examples "
+            f"(required {config.min_agreement:.0%}); try mode=static, per_channel=true or reduce_range=true"
+        )
+    details: dict[str, Any] = {"file": path.name, "operators": list(qconfig.operators_to_quantize), "validation": check}
+    if ranges is not None:
+        details["calibration_examples"] = min(config.calibration_examples, len(artifact.data.train))
+    if config.optimize != "none":
+        path, details["optimization"] = optimize_if_faster(artifact, path, config.optimize)
+    return replace(artifact, onnx={**artifact.onnx, name: path}), details
+
+
+def _quantization_config(config: QuantizeConfig):
+    from optimum.onnxruntime.configuration import AutoQuantizationConfig
+
+    make = getattr(AutoQuantizationConfig, config.preset)
+    options: dict[str, Any] = {"is_static": config.mode == "static", "per_channel": config.per_channel}
+    if config.preset in REDUCE_RANGE_PRESETS:
+        options["reduce_range"] = config.reduce_range
+    elif config.reduce_range:
+        raise CompressError(f"quantize: reduce_range applies to presets {', '.join(REDUCE_RANGE_PRESETS)}, not {config.preset}")
+    if config.operators is not None:
+        options["operators_to_quantize"] = list(config.operators)
+    return make(**options)
+
+
+def _calibrate(quantizer: Any, config: QuantizeConfig, artifact: Artifact) -> dict[str, tuple[float, float]]:
+    """Activation ranges from real training text, one example at a time (shapes vary)."""
+    import tempfile
+
+    from datasets import Dataset
+    from optimum.onnxruntime.configuration import AutoCalibrationConfig
+
+    from compress.batching import encode
+
+    texts = artifact.data.train.texts[: config.calibration_examples]
+    encoded = encode(artifact.tokenizer, texts, artifact.max_length)
+    dataset = Dataset.from_dict(encoded.features)
+    method = getattr(AutoCalibrationConfig, config.calibration_method)
+    calibration = method(dataset) if config.calibration_method == "minmax" else method(dataset, num_bins=2048)
+    with tempfile.TemporaryDirectory(prefix="compress-calib-") as scratch:
+        return quantizer.fit(
+            dataset=dataset,
+            calibration_config=calibration,
+            onnx_augmented_model_name=Path(scratch) / "augmented.onnx",
+            operators_to_quantize=_quantization_config(config).operators_to_quantize,
+        )

@@ -1,0 +1,75 @@
+"""Uniform `inputs -> logits` callables over PyTorch models and ONNX Runtime sessions.
+
+Evaluation and benchmarking call models only through these, so every backend is fed
+the same numpy arrays and measured the same way.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from compress.batching import Encoded
+
+
+class Predictor(Protocol):
+    name: str
+
+    def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray: ...
+
+
+class TorchPredictor:
+    """A PyTorch classifier in eval mode under inference_mode."""
+
+    def __init__(self, name: str, model: Any) -> None:
+        import torch
+
+        self.name = name
+        self.model = model.eval()
+        self._torch = torch
+        self._accepts = set(inspect.signature(model.forward).parameters)
+
+    def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        torch = self._torch
+        feed = {k: torch.from_numpy(v) for k, v in inputs.items() if k in self._accepts}
+        with torch.inference_mode():
+            return self.model(**feed).logits.float().numpy()
+
+
+class OnnxPredictor:
+    """An ONNX Runtime CPU session with a fixed thread count; feeds only the inputs the graph takes."""
+
+    def __init__(self, name: str, path: Path, threads: int) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.name = name
+        self.path = Path(path)
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._inputs = [i.name for i in self.session.get_inputs()]
+
+    def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        feed = {k: inputs[k] for k in self._inputs}
+        return self.session.run(None, feed)[0]
+
+
+def predict_logits(predictor: Predictor, encoded: Encoded, batch_size: int = 64) -> np.ndarray:
+    """Logits for every example, in order; batches sorted by length to waste little padding."""
+    order = np.argsort(encoded.lengths(), kind="stable")
+    out: np.ndarray | None = None
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        logits = predictor(encoded.batch(rows))
+        if out is None:
+            out = np.empty((len(encoded), logits.shape[1]), dtype=np.float32)
+        out[rows] = logits
+    assert out is not None, "no examples to predict"
+    return out
+

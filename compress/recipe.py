@@ -1,0 +1,190 @@
+"""Recipes: YAML files that list passes and their settings, validated before any compute.
+
+A recipe is plain data: `yaml.safe_load`, command-line overrides applied to the mapping,
+then pydantic models with `extra="forbid"`. Every error names the key's path
+(`passes.0.finetune.epochz`) so a user can find it in the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError
+
+from compress.errors import CompressError
+from compress.passes import REGISTRY, PassConfig, Stage, spec_for
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Strict):
+    """Where the labelled data is and which columns hold text and label."""
+
+    path: str | None = None
+    text_column: str = "text"
+    label_column: str = "label"
+    max_length: int = Field(128, ge=8, le=8192)
+    selection_fraction: float = Field(
+        0.1, gt=0, lt=0.5, description="share of train held out for checkpoint selection when dev is the report split"
+    )
+
+
+class BenchmarkConfig(_Strict):
+    """How baseline and outputs are measured; defaults favour trustworthy numbers over speed."""
+
+    enabled: bool = True
+    threads: int | None = Field(None, ge=1, description="default: physical cores")
+    batch_size: int = Field(32, ge=1)
+    warmup: int = Field(10, ge=0)
+    min_iterations: int = Field(200, ge=1)
+    min_seconds: float = Field(8.0, ge=0)
+    rounds: int = Field(5, ge=1)
+    eval_limit: int | None = Field(None, ge=1, description="evaluate on the first N held-out examples")
+    bootstrap: int = Field(1000, ge=0)
+    memory: bool = True
+
+
+class Recipe(_Strict):
+    name: str
+    description: str = ""
+    seed: int = 42
+    model: str | None = None
+    data: DataConfig = DataConfig()
+    passes: tuple[SerializeAsAny[PassConfig], ...] = Field(min_length=1)
+    benchmark: BenchmarkConfig = BenchmarkConfig()
+
+    def to_data(self) -> dict[str, Any]:
+        """The recipe as plain data, in the same shape as the YAML file."""
+        data = self.model_dump(mode="json", exclude={"passes"})
+        data["passes"] = [{spec_for(p).name: p.model_dump(mode="json")} for p in self.passes]
+        return data
+
+
+def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
+    """Read, override and validate a recipe file; raise CompressError naming every problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise CompressError(f"recipe not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise CompressError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except yaml.YAMLError as exc:
+        raise CompressError(f"{path}: invalid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(raw, dict):
+        raise CompressError(f"{path}: a recipe is a mapping with at least 'name' and 'passes'")
+    for item in overrides or []:
+        apply_override(raw, item)
+    try:
+        return parse_recipe(raw)
+    except CompressError as exc:
+        raise CompressError(f"{path}: {exc}") from None
+
+
+def parse_recipe(raw: dict[str, Any]) -> Recipe:
+    errors: list[str] = []
+    passes = _parse_passes(raw.get("passes"), errors)
+    try:
+        recipe = Recipe.model_validate({**raw, "passes": passes or ()})
+    except ValidationError as exc:
+        errors += [_describe(err) for err in exc.errors() if not (err["loc"][:1] == ("passes",) and errors)]
+        recipe = None
+    if recipe is not None:
+        errors += check_order(recipe.passes)
+    if errors:
+        raise CompressError("; ".join(dict.fromkeys(errors)))
+    assert recipe is not None
+    return recipe
+
+
+def _parse_passes(entries: Any, errors: list[str]) -> list[PassConfig]:
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        errors.append("passes: must be a list of {pass_name: settings}")
+        return []
+    configs: list[PassConfig] = []
+    for index, entry in enumerate(entries):
+        where = f"passes.{index}"
+        if isinstance(entry, str):
+            entry = {entry: {}}
+        if not isinstance(entry, dict) or len(entry) != 1:
+            errors.append(f"{where}: each pass is a mapping with exactly one pass name, got {entry!r}")
+            continue
+        (name, settings), = entry.items()
+        if name not in REGISTRY:
+            errors.append(f"{where}: unknown pass {name!r} (known: {', '.join(sorted(REGISTRY))})")
+            continue
+        try:
+            configs.append(REGISTRY[name].config.model_validate(settings or {}))
+        except ValidationError as exc:
+            errors += [_describe(err, prefix=f"{where}.{name}") for err in exc.errors()]
+    return configs
+
+
+def check_order(passes: tuple[PassConfig, ...]) -> list[str]:
+    """Torch passes first, then at most one export, then ONNX passes that need it."""
+    errors: list[str] = []
+    export_at: int | None = None
+    for index, config in enumerate(passes):
+        spec = spec_for(config)
+        where = f"passes.{index}.{spec.name}"
+        if spec.stage is Stage.TORCH and export_at is not None:
+            errors.append(f"{where}: a PyTorch pass cannot follow the ONNX export at passes.{export_at}")
+        elif spec.stage is Stage.EXPORT:
+            if export_at is not None:
+                errors.append(f"{where}: the model is already exported at passes.{export_at}")
+            export_at = index
+        elif spec.stage is Stage.ONNX and export_at is None:
+            errors.append(f"{where}: needs an earlier export_onnx pass")
+    return errors
+
+
+def _describe(error: dict[str, Any], prefix: str = "") -> str:
+    loc = ".".join(str(part) for part in error["loc"])
+    where = ".".join(part for part in (prefix, loc) if part) or "recipe"
+    if error["type"] == "extra_forbidden":
+        return f"{where}: unknown key"
+    return f"{where}: {error['msg']}"
+
+
+def apply_override(raw: dict[str, Any], item: str) -> None:
+    """Apply one `dotted.path=value` override; the value is parsed as YAML (so 1 is an int)."""
+    key, sep, text = item.partition("=")
+    if not sep or not key:
+        raise CompressError(f"--set {item!r}: expected key=value, e.g. passes.0.finetune.epochs=1")
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise CompressError(f"--set {item!r}: the value is not valid YAML") from None
+    parts = key.split(".")
+    node: Any = raw
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        where = ".".join(parts[: depth + 1])
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise CompressError(f"--set {key}: {where} is not an index of a list of {len(node)}")
+            index = int(part)
+            if isinstance(node[index], str) and not last:
+                node[index] = {node[index]: {}}
+            if last:
+                node[index] = value
+            node = node[index]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+            else:
+                if node.get(part) is None:
+                    node[part] = {}
+                node = node[part]
+        else:
+            raise CompressError(f"--set {key}: {'.'.join(parts[:depth])} is a value, not a mapping or list")
+
+
+def dump_recipe(recipe: Recipe) -> str:
+    return yaml.safe_dump(recipe.to_data(), sort_keys=False, allow_unicode=True)

@@ -1,0 +1,101 @@
+"""The human-readable report: one table of baseline against outputs, then how it was made."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _ci(metric: dict[str, float]) -> str:
+    value = f"{100 * metric['value']:.1f}"
+    if "ci_low" in metric:
+        return f"{value} [{100 * metric['ci_low']:.1f}, {100 * metric['ci_high']:.1f}]"
+    return value
+
+
+def _ratio(vs: dict[str, Any] | None, key: str) -> str:
+    if vs is None:
+        return "1.00x"
+    rounds = vs.get(f"{key}_rounds")
+    spread = f" ({rounds['min']:.2f}-{rounds['max']:.2f})" if rounds else ""
+    return f"{vs[key]:.2f}x{spread}"
+
+
+def results_table(bench: dict[str, Any]) -> str:
+    header = (
+        "| model | accuracy % [95% CI] | macro-F1 % [95% CI] | agrees with baseline | p50 ms | p90 ms | p95 ms | p99 ms "
+        "| batch-1 speedup (round range) | throughput/s @b{b} | throughput speedup (round range) | size MB | smaller | peak MB (model) |"
+    ).format(b=bench["settings"]["batch_size"])
+    columns = header.count("|") - 1
+    lines = [header, "|" + "---|" * columns]
+    for entry in [bench["baseline"], *bench["candidates"]]:
+        vs = entry.get("vs_baseline")
+        latency, memory = entry["latency_ms"], entry.get("memory") or {}
+        name = entry["name"] + (" ⚠ slower than baseline" if entry.get("slower_than_baseline") else "")
+        peak = f"{memory['peak_mb']:.0f} ({memory['model_mb']:.0f})" if "peak_mb" in memory else "n/a"
+        lines.append(
+            f"| {name} | {_ci(entry['quality']['accuracy'])} | {_ci(entry['quality']['macro_f1'])} "
+            f"| {100 * entry['agreement_with_baseline']:.1f}% | {latency['p50']:.2f} | {latency['p90']:.2f} "
+            f"| {latency['p95']:.2f} | {latency['p99']:.2f} | {_ratio(vs, 'latency_p50_speedup')} "
+            f"| {entry['throughput']['samples_per_second']:.1f} | {_ratio(vs, 'throughput_speedup')} "
+            f"| {entry['size_mb']:.1f} | {(vs['size_reduction'] if vs else 1.0):.2f}x | {peak} |"
+        )
+    return "\n".join(lines)
+
+
+def render(report: dict[str, Any]) -> str:
+    bench, recipe, env = report["benchmark"], report["recipe"], report["benchmark"]["environment"]
+    evaluation = bench["evaluation"]
+    parts = [
+        f"# compress report: {recipe['name']}",
+        "",
+        f"- model: `{report['inputs']['model']}`; data: `{report['inputs']['data']}`",
+        f"- accuracy measured on split `{evaluation['split']}` ({evaluation['examples']} examples, {len(evaluation['labels'])} labels)",
+        f"- baseline: the input model in PyTorch fp32, measured in this process on the same inputs and "
+        f"{env['threads']} threads; rounds interleaved ({bench['settings']['rounds']})",
+        f"- finished {report['finished']}; total wall time {report['seconds']:.0f} s",
+        "",
+        "## Results",
+        "",
+        results_table(bench),
+        "",
+        "Latency is per call at batch 1 over real held-out examples (unpadded); throughput pads each "
+        "batch to its longest example. Speedups are baseline/candidate from the same run; the range is "
+        "across rounds. Peak memory comes from a fresh process per model (load + one batch); in brackets "
+        "what the model adds to the interpreter and libraries.",
+        "",
+    ]
+    slower = [c["name"] for c in bench["candidates"] if c.get("slower_than_baseline")]
+    if slower:
+        parts += [f"**Warning:** slower than the baseline: {', '.join(slower)}.", ""]
+    parts += ["![speedup against accuracy](pareto.png)", "", "## Passes", ""]
+    for record in report["passes"]:
+        parts.append(f"- **{record['name']}** ({record['seconds']:.1f} s): {_summary(record['details'])}")
+    parts += [
+        "",
+        "## Environment",
+        "",
+        f"- CPU: {env['cpu']} ({env['logical_cpus']} logical CPUs; int8 instructions: {', '.join(env['int8_instructions']) or 'none'})",
+        f"- Python {env['python']} on {env['platform']}; compress {env['compress']} ({env['commit'] or 'not a git checkout'})",
+        "- " + ", ".join(f"{k} {v}" for k, v in env["libraries"].items() if v),
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def _summary(details: dict[str, Any]) -> str:
+    shown = []
+    for key, value in details.items():
+        if isinstance(value, list):
+            continue
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}={_fmt(v)}" for k, v in value.items() if not isinstance(v, (dict, list)))
+            shown.append(f"{key}: {value}")
+        else:
+            shown.append(f"{key}={_fmt(value)}")
+    return "; ".join(shown)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1e-2 else f"{value:.4g}"
+    return str(value)

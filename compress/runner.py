@@ -1,0 +1,183 @@
+"""Run a recipe: load inputs, loop over the passes with one Artifact, save, benchmark, report.
+
+No global state: everything a pass needs travels in the Artifact, and the runner records
+each pass's settings, wall time and measurements in the artifact's history.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from compress.artifact import Artifact, PassRecord
+from compress.errors import CompressError
+from compress.outputs import atomic_folder, check_destination, manifest, write_json
+from compress.passes import spec_for
+from compress.recipe import Recipe, dump_recipe
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    model: str | None = None
+    data: str | None = None
+    out: Path = Path("runs/out")
+    overwrite: bool = False
+    text_column: str | None = None
+    label_column: str | None = None
+    trust_remote_code: bool = False
+
+
+def run_recipe(recipe: Recipe, options: RunOptions, log: Log = print) -> dict[str, Any]:
+    """Execute `recipe`; returns the report dict. The output folder appears only on success."""
+    import torch
+
+    from compress.data import load_task_data
+    from compress.models import load_classifier, resolve_model
+
+    started = time.perf_counter()
+    model_ref, data_cfg = options.model or recipe.model, recipe.data
+    data_ref = options.data or data_cfg.path
+    if not model_ref:
+        raise CompressError("no model: pass --model or set 'model' in the recipe")
+    if not data_ref:
+        raise CompressError("no data: pass --data or set 'data.path' in the recipe")
+    check_destination(options.out.expanduser().resolve(), options.overwrite)
+
+    log(f"data: {data_ref}")
+    data = load_task_data(
+        data_ref, options.text_column or data_cfg.text_column, options.label_column or data_cfg.label_column,
+        data_cfg.selection_fraction, recipe.seed,
+    )
+    log(f"  train {len(data.train)}, selection {len(data.selection)} ({data.selection.name}), "
+        f"evaluation {len(data.evaluation)} ({data.evaluation.name}), {len(data.label_map.names)} labels")
+    source = resolve_model(model_ref)
+    trains_head = spec_for(recipe.passes[0]).name == "finetune"
+    torch.manual_seed(recipe.seed)
+    loaded = load_classifier(
+        source, data.label_map.names, allow_new_head=trains_head, trust_remote_code=options.trust_remote_code
+    )
+    if loaded.label_order != data.label_map.names:
+        data = data.with_label_order(loaded.label_order)
+    parameters = sum(p.numel() for p in loaded.model.parameters()) / 1e6
+    head = "new classification head" if loaded.new_head else "its own classification head"
+    log(f"model: {model_ref} ({parameters:.1f} M parameters, {head} for {len(loaded.label_order)} labels)")
+
+    with atomic_folder(options.out, options.overwrite) as workdir:
+        artifact = Artifact(loaded.model, loaded.tokenizer, data, workdir, data_cfg.max_length, recipe.seed)
+        for index, config in enumerate(recipe.passes):
+            spec = spec_for(config)
+            log(f"pass {index + 1}/{len(recipe.passes)}: {spec.name}")
+            pass_started = time.perf_counter()
+            artifact, details = spec.function(config, artifact)
+            record = PassRecord(spec.name, config.model_dump(mode="json"), time.perf_counter() - pass_started, details)
+            artifact = replace(artifact, history=artifact.history + (record,))
+        artifact.model.save_pretrained(artifact.model_dir, safe_serialization=True)
+        artifact.tokenizer.save_pretrained(artifact.model_dir)
+        (workdir / "recipe.resolved.yaml").write_text(dump_recipe(recipe), encoding="utf-8")
+
+        report: dict[str, Any] = {
+            "recipe": recipe.to_data(),
+            "inputs": {"model": model_ref, "data": data_ref},
+            "passes": [vars(r) for r in artifact.history],
+            "outputs": {"model": "model", **{name: str(p.relative_to(workdir)) for name, p in artifact.onnx.items()}},
+        }
+        if recipe.benchmark.enabled:
+            report["benchmark"] = _benchmark(recipe, source, loaded, artifact, log)
+        report["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        report["seconds"] = time.perf_counter() - started
+        if "benchmark" in report:
+            write_report(workdir, report)
+        else:
+            write_json(workdir / "report.json", report)
+        write_json(workdir / "manifest.json", manifest(workdir, {"recipe": recipe.name, "outputs": report["outputs"]}))
+    log(f"report: {options.out / 'report.md'}")
+    return report
+
+
+def _benchmark(recipe: Recipe, source: Any, loaded: Any, artifact: Artifact, log: Log) -> dict[str, Any]:
+    """Baseline = the input model as loaded, fp32 PyTorch; candidates = every output."""
+    import torch
+
+    from compress.bench.benchmark import Candidate, run_benchmark
+    from compress.models import load_classifier
+
+    if artifact.model_changed:
+        torch.manual_seed(recipe.seed)
+        baseline_model = load_classifier(source, loaded.label_order, allow_new_head=True).model
+    else:
+        baseline_model = artifact.model
+    baseline = Candidate("baseline: input, pytorch fp32", "torch", source.location, baseline_model)
+    candidates = []
+    if artifact.model_changed:
+        candidates.append(Candidate("pytorch fp32", "torch", str(artifact.model_dir), artifact.model))
+    candidates += [Candidate(name, "onnx", str(path)) for name, path in artifact.onnx.items()]
+    if not candidates:
+        log("benchmark: no pass changed the model; measuring the baseline alone")
+    result = run_benchmark(
+        baseline, candidates, artifact.tokenizer, artifact.data.evaluation, loaded.label_order, artifact.max_length,
+        recipe.benchmark, log,
+    )
+    for entry in result["candidates"]:
+        entry["location"] = str(Path(entry["location"]).relative_to(artifact.workdir))
+    if loaded.new_head:
+        result["baseline"]["note"] = "the input model had no classifier for these labels: its head is untrained"
+    return result
+
+
+def write_report(folder: Path, report: dict[str, Any]) -> None:
+    from compress.report.markdown import render
+    from compress.report.plot import pareto_plot
+
+    write_json(folder / "report.json", report)
+    pareto_plot(report, folder / "pareto.png")
+    (folder / "report.md").write_text(render(report), encoding="utf-8")
+
+
+def bench_models(
+    baseline_ref: str, candidate_refs: list[str], options: RunOptions, settings: Any, max_length: int = 128, log: Log = print
+) -> dict[str, Any]:
+    """`compress bench`: measure existing models against a baseline classifier, no passes."""
+    from compress.bench.benchmark import Candidate, run_benchmark
+    from compress.data import load_task_data
+    from compress.models import load_classifier, resolve_model
+
+    started = time.perf_counter()
+    if not options.data:
+        raise CompressError("no data: pass --data")
+    check_destination(options.out.expanduser().resolve(), options.overwrite)
+    data = load_task_data(options.data, options.text_column or "text", options.label_column or "label")
+    loaded = load_classifier(resolve_model(baseline_ref), data.label_map.names, allow_new_head=False)
+    data = data.with_label_order(loaded.label_order)
+    candidates = []
+    for ref in candidate_refs:
+        if ref.endswith(".onnx"):
+            if not Path(ref).is_file():
+                raise CompressError(f"ONNX file not found: {ref}")
+            candidates.append(Candidate(ref, "onnx", str(Path(ref).resolve())))
+        else:
+            source = resolve_model(ref)
+            other = load_classifier(source, data.label_map.names, allow_new_head=False)
+            if other.label_order != loaded.label_order:
+                raise CompressError(f"{ref}: label order {list(other.label_order)} differs from the baseline's")
+            candidates.append(Candidate(ref, "torch", source.location, other.model))
+    baseline = Candidate(f"baseline: {baseline_ref}", "torch", resolve_model(baseline_ref).location, loaded.model)
+    with atomic_folder(options.out, options.overwrite) as workdir:
+        result = run_benchmark(
+            baseline, candidates, loaded.tokenizer, data.evaluation, loaded.label_order, max_length, settings, log
+        )
+        report = {
+            "recipe": {"name": "bench"},
+            "inputs": {"model": baseline_ref, "data": options.data},
+            "passes": [],
+            "benchmark": result,
+            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "seconds": time.perf_counter() - started,
+        }
+        write_report(workdir, report)
+    log(f"report: {options.out / 'report.md'}")
+    return report

@@ -1,0 +1,1 @@
+"""Training: one loop (`loop.train`) extended by hooks."""
