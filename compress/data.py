@@ -204,6 +204,9 @@ def _check_text_file(file: Path) -> None:
         if head.startswith(b"version https://git-lfs"):
             raise CompressError(f"{file}: is a git-lfs pointer, not data; run `git lfs pull`")
         handle.seek(0)
+        if file.suffix.lower() in (".csv", ".tsv") and sum(1 for line, _ in zip(handle, range(2)) if line.strip()) < 2:
+            raise CompressError(f"{file}: split is empty (a header and no rows)")
+        handle.seek(0)
         offset = 0
         decoder = codecs.getincrementaldecoder("utf-8")()
         for chunk in iter(lambda: handle.read(1 << 20), b""):

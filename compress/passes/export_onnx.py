@@ -46,8 +46,8 @@ def export_onnx(config: ExportOnnxConfig, artifact: Artifact) -> tuple[Artifact,
             opset=config.opset,
             task="text-classification",
             do_validation=False,
-            preprocessors=[artifact.tokenizer],
         )
+    artifact.tokenizer.save_pretrained(folder)  # so ORTModelForSequenceClassification loads the folder as is
     path = folder / "model.onnx"
     check = compare_with_torch(artifact, path, config.validation_examples)
     details: dict[str, Any] = {"file": path.name, "validation": check}

@@ -91,9 +91,12 @@ def _calibrate(quantizer: Any, config: QuantizeConfig, artifact: Artifact) -> di
 
     from compress.batching import encode
 
+    import onnx
+
     texts = artifact.data.train.texts[: config.calibration_examples]
     encoded = encode(artifact.tokenizer, texts, artifact.max_length)
-    dataset = Dataset.from_dict(encoded.features)
+    graph_inputs = {i.name for i in onnx.load(str(quantizer.onnx_model_path), load_external_data=False).graph.input}
+    dataset = Dataset.from_dict({k: v for k, v in encoded.features.items() if k in graph_inputs})
     method = getattr(AutoCalibrationConfig, config.calibration_method)
     calibration = method(dataset) if config.calibration_method == "minmax" else method(dataset, num_bins=2048)
     with tempfile.TemporaryDirectory(prefix="compress-calib-") as scratch:
