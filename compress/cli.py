@@ -94,10 +94,15 @@ def _dispatch(args: argparse.Namespace) -> int:
                              args.trust_remote_code)
         run_recipe(recipe, options, log=_log)
         return 0
+    from pydantic import ValidationError
+
     from compress.recipe import BenchmarkConfig
 
-    settings = BenchmarkConfig(threads=args.threads, batch_size=args.batch_size, rounds=args.rounds,
-                               min_seconds=args.min_seconds, eval_limit=args.eval_limit, memory=not args.no_memory)
+    try:
+        settings = BenchmarkConfig(threads=args.threads, batch_size=args.batch_size, rounds=args.rounds,
+                                   min_seconds=args.min_seconds, eval_limit=args.eval_limit, memory=not args.no_memory)
+    except ValidationError as exc:
+        raise CompressError("; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in exc.errors())) from None
     options = RunOptions(None, args.data, args.out, args.overwrite, args.text_column, args.label_column)
     bench_models(args.baseline, args.candidates, options, settings, args.max_length, log=_log)
     return 0

@@ -157,7 +157,7 @@ def _read_splits(source: str) -> dict[str, Any]:
         files = _split_files(path)
     elif path.is_file():
         files = {"train": path}
-    elif HUB_ID.match(source) and not source.startswith("."):
+    elif HUB_ID.match(source) and not source.startswith(".") and path.suffix.lower() not in FORMATS:
         return _load_hub(source)
     else:
         raise CompressError(f"data not found: {source}")

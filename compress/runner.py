@@ -47,6 +47,7 @@ def run_recipe(recipe: Recipe, options: RunOptions, log: Log = print) -> dict[st
     if not data_ref:
         raise CompressError("no data: pass --data or set 'data.path' in the recipe")
     check_destination(options.out.expanduser().resolve(), options.overwrite)
+    source = resolve_model(model_ref)
 
     log(f"data: {data_ref}")
     data = load_task_data(
@@ -55,7 +56,6 @@ def run_recipe(recipe: Recipe, options: RunOptions, log: Log = print) -> dict[st
     )
     log(f"  train {len(data.train)}, selection {len(data.selection)} ({data.selection.name}), "
         f"evaluation {len(data.evaluation)} ({data.evaluation.name}), {len(data.label_map.names)} labels")
-    source = resolve_model(model_ref)
     trains_head = spec_for(recipe.passes[0]).name == "finetune"
     torch.manual_seed(recipe.seed)
     loaded = load_classifier(
@@ -151,7 +151,8 @@ def bench_models(
         raise CompressError("no data: pass --data")
     check_destination(options.out.expanduser().resolve(), options.overwrite)
     data = load_task_data(options.data, options.text_column or "text", options.label_column or "label")
-    loaded = load_classifier(resolve_model(baseline_ref), data.label_map.names, allow_new_head=False)
+    baseline_source = resolve_model(baseline_ref)
+    loaded = load_classifier(baseline_source, data.label_map.names, allow_new_head=False)
     data = data.with_label_order(loaded.label_order)
     candidates = []
     for ref in candidate_refs:
@@ -165,7 +166,7 @@ def bench_models(
             if other.label_order != loaded.label_order:
                 raise CompressError(f"{ref}: label order {list(other.label_order)} differs from the baseline's")
             candidates.append(Candidate(ref, "torch", source.location, other.model))
-    baseline = Candidate(f"baseline: {baseline_ref}", "torch", resolve_model(baseline_ref).location, loaded.model)
+    baseline = Candidate(f"baseline: {baseline_ref}", "torch", baseline_source.location, loaded.model)
     with atomic_folder(options.out, options.overwrite) as workdir:
         result = run_benchmark(
             baseline, candidates, loaded.tokenizer, data.evaluation, loaded.label_order, max_length, settings, log

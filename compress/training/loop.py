@@ -103,7 +103,7 @@ def train(
                 step = _optimizer_step(model, optimizer, schedule, settings, hooks, step, total_steps)
                 pending = 0
             bar.update(len(rows))
-            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}", samples_s=f"{samples / (time.perf_counter() - started):.1f}")
+            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}", samples_s=f"{samples / (time.perf_counter() - started):.1f}", refresh=False)
         if pending:
             step = _optimizer_step(model, optimizer, schedule, settings, hooks, step, total_steps)
         bar.close()

@@ -1,0 +1,128 @@
+"""The command line end to end on a tiny model: outputs, atomicity, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from compress.cli import main
+
+from conftest import FAST_BENCH, REPO
+
+
+def sets(items: list[str]) -> list[str]:
+    return [arg for item in items for arg in ("--set", item)]
+
+
+def run_int8(model: Path, data: Path, out: Path, *extra: str) -> int:
+    recipe = str(REPO / "recipes" / "int8-dynamic.yaml")
+    return main(["run", recipe, "--model", str(model), "--data", str(data), "--out", str(out), *sets(FAST_BENCH), *extra])
+
+
+def test_run_writes_a_complete_loadable_output(tiny_classifier_dir, toy_data, tmp_path):
+    out = tmp_path / "out"
+    assert run_int8(tiny_classifier_dir, toy_data, out, "--set", "passes.1.quantize.min_agreement=0") == 0
+    for name in ("report.md", "report.json", "pareto.png", "manifest.json", "recipe.resolved.yaml",
+                 "model/config.json", "model/model.safetensors", "onnx/model.onnx", "onnx/model_int8_dynamic.onnx"):
+        assert (out / name).is_file(), name
+    report = json.loads((out / "report.json").read_text())
+    names = [c["name"] for c in report["benchmark"]["candidates"]]
+    assert names == ["onnx-fp32", "onnx-int8-dynamic"]
+    int8 = report["benchmark"]["candidates"][1]
+    for key in ("latency_p50_speedup", "throughput_speedup", "size_reduction", "accuracy_delta_points"):
+        assert key in int8["vs_baseline"]
+    assert set(int8["latency_ms"]) >= {"p50", "p90", "p95", "p99"}
+    assert report["benchmark"]["environment"]["libraries"]["onnxruntime"]
+    assert yaml.safe_load((out / "recipe.resolved.yaml").read_text())["benchmark"]["rounds"] == 2
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {f["path"] for f in manifest["files"]} >= {"model/model.safetensors", "onnx/model_int8_dynamic.onnx"}
+    assert "| onnx-int8-dynamic |" in (out / "report.md").read_text().replace(" ⚠ slower than baseline", "")
+    assert not list(tmp_path.glob(".out.*")), "no temporary folders left beside the output"
+
+    # outputs load with stock APIs
+    from optimum.onnxruntime import ORTModelForSequenceClassification
+    from transformers import AutoModelForSequenceClassification
+
+    assert AutoModelForSequenceClassification.from_pretrained(out / "model").config.id2label[0] == "food"
+    ORTModelForSequenceClassification.from_pretrained(out / "onnx", file_name="model_int8_dynamic.onnx")
+
+
+def test_non_empty_output_is_refused_without_overwrite(tiny_classifier_dir, toy_data, tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    assert run_int8(tiny_classifier_dir, toy_data, out) == 2
+    assert "not empty; pass --overwrite" in capsys.readouterr().err
+    assert (out / "keep.txt").read_text() == "mine"
+
+
+def test_a_failing_pass_leaves_no_output(tiny_classifier_dir, toy_data, tmp_path, capsys, monkeypatch):
+    from dataclasses import replace
+
+    from compress.errors import CompressError
+    from compress.passes import REGISTRY
+
+    def quantize_that_fails(config, artifact):
+        (artifact.onnx_dir / "half-written.onnx").write_bytes(b"partial")
+        raise CompressError("quantization broke halfway")
+
+    monkeypatch.setitem(REGISTRY, "quantize", replace(REGISTRY["quantize"], function=quantize_that_fails))
+    out = tmp_path / "out"
+    assert run_int8(tiny_classifier_dir, toy_data, out) == 2
+    assert "quantization broke halfway" in capsys.readouterr().err
+    assert not out.exists() and not list(tmp_path.glob(".out.*"))
+
+
+def test_bench_command_measures_given_models(tiny_classifier_dir, toy_data, tmp_path):
+    first = tmp_path / "first"
+    assert run_int8(tiny_classifier_dir, toy_data, first, "--set", "passes.1.quantize.min_agreement=0") == 0
+    out = tmp_path / "bench"
+    code = main(["bench", str(first / "onnx" / "model_int8_dynamic.onnx"), str(tiny_classifier_dir),
+                 "--baseline", str(tiny_classifier_dir), "--data", str(toy_data), "--out", str(out),
+                 "--rounds", "2", "--min-seconds", "0.05", "--no-memory"])
+    assert code == 0
+    report = json.loads((out / "report.json").read_text())
+    assert len(report["benchmark"]["candidates"]) == 2
+    assert report["benchmark"]["candidates"][1]["agreement_with_baseline"] == 1.0  # the baseline itself
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--model", "missing-dir/x/y"], "model not found"),
+        (["--data", "nowhere/train.csv"], "data not found"),
+        (["--label-column", "topic"], "missing column 'topic'"),
+        (["--set", "passes.0.export_onnx.atoll=1"], "passes.0.export_onnx.atoll: unknown key"),
+    ],
+)
+def test_bad_input_is_one_line_with_exit_2_and_no_output(tiny_classifier_dir, toy_data, tmp_path, capsys, args, message):
+    base = {"--model": str(tiny_classifier_dir), "--data": str(toy_data)}
+    for flag, value in zip(args[::2], args[1::2]):
+        base[flag] = value
+    argv = ["run", str(REPO / "recipes" / "int8-dynamic.yaml"), "--out", str(tmp_path / "out")]
+    for flag, value in base.items():
+        argv += [flag, value]
+    assert main(argv) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("[compress]")]
+    assert len(errors) == 1 and errors[0].startswith("compress: error:") and message in errors[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_validate_and_passes_commands(capsys):
+    assert main(["validate", str(REPO / "recipes" / "finetune.yaml")]) == 0
+    assert main(["passes"]) == 0
+    assert "quantize" in capsys.readouterr().out
+
+
+def test_model_and_data_can_come_from_the_recipe(tiny_classifier_dir, toy_data, tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(yaml.safe_dump({
+        "name": "from-recipe", "model": str(tiny_classifier_dir), "data": {"path": str(toy_data)},
+        "passes": ["export_onnx"],
+    }))
+    out = tmp_path / "out"
+    assert main(["run", str(recipe), "--out", str(out), *sets(FAST_BENCH)]) == 0
+    assert json.loads((out / "report.json").read_text())["inputs"]["model"] == str(tiny_classifier_dir)
