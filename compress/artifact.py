@@ -24,7 +24,8 @@ class Artifact:
     """State between passes. Passes return a new Artifact (`dataclasses.replace`) rather than mutate this one.
 
     `workdir` is the run's temporary output folder; `onnx` maps a candidate's name to its
-    ONNX file inside it, in the order the passes made them.
+    ONNX file inside it, in the order the passes made them. `checkpoint_dir` lives outside
+    `workdir`, so that an interrupted run can be resumed.
     """
 
     model: Any
@@ -36,6 +37,10 @@ class Artifact:
     onnx: dict[str, Path] = field(default_factory=dict)
     model_changed: bool = False
     history: tuple[PassRecord, ...] = ()
+    source: Any = None  # the recipe's input model (ModelSource), e.g. the default distillation teacher
+    label_order: tuple[str, ...] = ()
+    checkpoint_dir: Path | None = None  # where the running pass keeps resumable training state
+    resume: bool = False
 
     @property
     def model_dir(self) -> Path:

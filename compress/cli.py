@@ -7,6 +7,7 @@ libraries are imported only by the subcommands that need them, so `validate` is 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a recipe value, e.g. passes.0.finetune.epochs=1 (repeatable)")
     run.add_argument("--trust-remote-code", action="store_true", help="allow model code from the hub (off by default)")
+    run.add_argument("--resume", action="store_true", help="continue interrupted training from its last checkpoint")
 
     validate = commands.add_parser("validate", help="check a recipe without running it")
     validate.add_argument("recipe", type=Path)
@@ -61,6 +63,7 @@ def _add_inputs(parser: argparse.ArgumentParser, with_model: bool = True) -> Non
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _setup_logging()
     try:
         return _dispatch(args)
     except CompressError as exc:
@@ -91,7 +94,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         recipe = load_recipe(args.recipe, args.overrides)
         options = RunOptions(args.model, args.data, args.out, args.overwrite, args.text_column, args.label_column,
-                             args.trust_remote_code)
+                             args.trust_remote_code, args.resume)
         run_recipe(recipe, options, log=_log)
         return 0
     from pydantic import ValidationError
@@ -109,7 +112,17 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _log(message: str) -> None:
-    print(f"[compress] {message}", file=sys.stderr, flush=True)
+    logging.getLogger("compress").info(message)
+
+
+def _setup_logging() -> None:
+    logger = logging.getLogger("compress")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("[compress] %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 def _quiet_libraries() -> None:

@@ -6,6 +6,9 @@ each pass's settings, wall time and measurements in the artifact's history.
 
 from __future__ import annotations
 
+import hashlib
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -15,7 +18,7 @@ from typing import Any, Callable
 from compress.artifact import Artifact, PassRecord
 from compress.errors import CompressError
 from compress.outputs import atomic_folder, check_destination, manifest, write_json
-from compress.passes import spec_for
+from compress.passes import Stage, spec_for
 from compress.recipe import Recipe, dump_recipe
 
 Log = Callable[[str], None]
@@ -30,52 +33,46 @@ class RunOptions:
     text_column: str | None = None
     label_column: str | None = None
     trust_remote_code: bool = False
+    resume: bool = False
 
 
 def run_recipe(recipe: Recipe, options: RunOptions, log: Log = print) -> dict[str, Any]:
-    """Execute `recipe`; returns the report dict. The output folder appears only on success."""
-    import torch
+    """Execute `recipe`; returns the report dict. The output folder appears only on success.
 
-    from compress.data import load_task_data
-    from compress.models import load_classifier, resolve_model
+    Under `accelerate launch`/torchrun every process runs the training passes together; only
+    the main process exports, benchmarks and writes.
+    """
+    from compress.training.loop import process_state
 
     started = time.perf_counter()
-    model_ref, data_cfg = options.model or recipe.model, recipe.data
-    data_ref = options.data or data_cfg.path
+    model_ref, data_ref = options.model or recipe.model, options.data or recipe.data.path
     if not model_ref:
         raise CompressError("no model: pass --model or set 'model' in the recipe")
     if not data_ref:
         raise CompressError("no data: pass --data or set 'data.path' in the recipe")
-    check_destination(options.out.expanduser().resolve(), options.overwrite)
-    source = resolve_model(model_ref)
+    out = options.out.expanduser().resolve()
+    check_destination(out, options.overwrite)
+    source, loaded, data = _load_inputs(recipe, options, model_ref, data_ref, log)
+    checkpoints = _checkpoint_root(out, recipe, model_ref, data_ref, options.resume)
 
-    log(f"data: {data_ref}")
-    data = load_task_data(
-        data_ref, options.text_column or data_cfg.text_column, options.label_column or data_cfg.label_column,
-        data_cfg.selection_fraction, recipe.seed,
-    )
-    log(f"  train {len(data.train)}, selection {len(data.selection)} ({data.selection.name}), "
-        f"evaluation {len(data.evaluation)} ({data.evaluation.name}), {len(data.label_map.names)} labels")
-    trains_head = spec_for(recipe.passes[0]).name == "finetune"
-    torch.manual_seed(recipe.seed)
-    loaded = load_classifier(
-        source, data.label_map.names, allow_new_head=trains_head, trust_remote_code=options.trust_remote_code
-    )
-    if loaded.label_order != data.label_map.names:
-        data = data.with_label_order(loaded.label_order)
-    parameters = sum(p.numel() for p in loaded.model.parameters()) / 1e6
-    head = "new classification head" if loaded.new_head else "its own classification head"
-    log(f"model: {model_ref} ({parameters:.1f} M parameters, {head} for {len(loaded.label_order)} labels)")
+    if not process_state().is_main_process:
+        with tempfile.TemporaryDirectory(prefix="compress-worker-") as scratch:
+            artifact = Artifact(loaded.model, loaded.tokenizer, data, Path(scratch), recipe.data.max_length, recipe.seed,
+                                source=source, label_order=loaded.label_order, resume=options.resume)
+            _run_passes([p for p in recipe.passes if spec_for(p).stage is Stage.TORCH], artifact, checkpoints, log)
+        return {}
 
-    with atomic_folder(options.out, options.overwrite) as workdir:
-        artifact = Artifact(loaded.model, loaded.tokenizer, data, workdir, data_cfg.max_length, recipe.seed)
-        for index, config in enumerate(recipe.passes):
-            spec = spec_for(config)
-            log(f"pass {index + 1}/{len(recipe.passes)}: {spec.name}")
-            pass_started = time.perf_counter()
-            artifact, details = spec.function(config, artifact)
-            record = PassRecord(spec.name, config.model_dump(mode="json"), time.perf_counter() - pass_started, details)
-            artifact = replace(artifact, history=artifact.history + (record,))
+    with atomic_folder(out, options.overwrite) as workdir:
+        artifact = Artifact(loaded.model, loaded.tokenizer, data, workdir, recipe.data.max_length, recipe.seed,
+                            source=source, label_order=loaded.label_order, resume=options.resume)
+        try:
+            artifact = _run_passes(list(recipe.passes), artifact, checkpoints, log)
+        except BaseException:
+            if any(checkpoints.glob("*/*.pt")):
+                log(f"training state kept in {checkpoints}; rerun the same command with --resume to continue")
+            else:
+                shutil.rmtree(checkpoints, ignore_errors=True)
+            raise
         artifact.model.save_pretrained(artifact.model_dir, safe_serialization=True)
         artifact.tokenizer.save_pretrained(artifact.model_dir)
         (workdir / "recipe.resolved.yaml").write_text(dump_recipe(recipe), encoding="utf-8")
@@ -95,8 +92,60 @@ def run_recipe(recipe: Recipe, options: RunOptions, log: Log = print) -> dict[st
         else:
             write_json(workdir / "report.json", report)
         write_json(workdir / "manifest.json", manifest(workdir, {"recipe": recipe.name, "outputs": report["outputs"]}))
+    shutil.rmtree(checkpoints, ignore_errors=True)
     log(f"report: {options.out / 'report.md'}")
     return report
+
+
+def _load_inputs(recipe: Recipe, options: RunOptions, model_ref: str, data_ref: str, log: Log):
+    import torch
+
+    from compress.data import load_task_data
+    from compress.models import load_classifier, resolve_model
+
+    source = resolve_model(model_ref)
+    log(f"data: {data_ref}")
+    data = load_task_data(
+        data_ref, options.text_column or recipe.data.text_column, options.label_column or recipe.data.label_column,
+        recipe.data.selection_fraction, recipe.seed,
+    )
+    log(f"  train {len(data.train)}, selection {len(data.selection)} ({data.selection.name}), "
+        f"evaluation {len(data.evaluation)} ({data.evaluation.name}), {len(data.label_map.names)} labels")
+    trains_head = spec_for(recipe.passes[0]).name == "finetune"
+    torch.manual_seed(recipe.seed)
+    loaded = load_classifier(source, data.label_map.names, allow_new_head=trains_head, trust_remote_code=options.trust_remote_code)
+    if loaded.label_order != data.label_map.names:
+        data = data.with_label_order(loaded.label_order)
+    parameters = sum(p.numel() for p in loaded.model.parameters()) / 1e6
+    head = "new classification head" if loaded.new_head else "its own classification head"
+    log(f"model: {model_ref} ({parameters:.1f} M parameters, {head} for {len(loaded.label_order)} labels)")
+    return source, loaded, data
+
+
+def _run_passes(passes: list[Any], artifact: Artifact, checkpoints: Path, log: Log) -> Artifact:
+    for index, config in enumerate(passes):
+        spec = spec_for(config)
+        log(f"pass {index + 1}/{len(passes)}: {spec.name}")
+        pass_started = time.perf_counter()
+        artifact = replace(artifact, checkpoint_dir=checkpoints / f"{index}-{spec.name}")
+        artifact, details = spec.function(config, artifact)
+        record = PassRecord(spec.name, config.model_dump(mode="json"), time.perf_counter() - pass_started, details)
+        artifact = replace(artifact, history=artifact.history + (record,))
+    return artifact
+
+
+def _checkpoint_root(out: Path, recipe: Recipe, model_ref: str, data_ref: str, resume: bool) -> Path:
+    """Training state lives beside the output (not inside its temporary folder) so it survives a crash."""
+    root = out.parent / f".{out.name}.checkpoints"
+    fingerprint = hashlib.sha256("\n".join([dump_recipe(recipe), model_ref, data_ref]).encode()).hexdigest()
+    stamp = root / "fingerprint"
+    if resume and stamp.is_file() and stamp.read_text() != fingerprint:
+        raise CompressError(f"--resume: {root} belongs to a different recipe, model or data; run without --resume")
+    if not resume:
+        shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(fingerprint)
+    return root
 
 
 def _benchmark(recipe: Recipe, source: Any, loaded: Any, artifact: Artifact, log: Log) -> dict[str, Any]:

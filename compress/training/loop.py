@@ -2,30 +2,37 @@
 
 Techniques that change training (a distillation loss, movement scores and their schedule,
 adapters) are `TrainHook`s passed in, never subclasses of a trainer: the loop owns batching,
-the optimizer, the schedule, evaluation and best-checkpoint selection, and nothing else.
+the optimizer and schedule, precision, data parallelism, checkpoints, evaluation and
+best-checkpoint selection, and nothing else.
+
+Data parallelism: launched with `accelerate launch` (or torchrun), accelerate's process state
+sets up the process group; each process takes an equal share of every global batch, DDP
+averages gradients, and metrics are summed across processes.
 """
 
 from __future__ import annotations
 
-import copy
+import logging
 import math
 import sys
-import time
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from compress.batching import Encoded, batches
-from compress.predictors import TorchPredictor, predict_logits
+from compress.batching import Encoded
+from compress.training.checkpoint import Checkpointer, Position
+from compress.training.cost import CostMeter
+from compress.training.precision import Precision, plan_precision
 
 
 @dataclass(frozen=True)
 class TrainSettings:
     epochs: int = 5
-    batch_size: int = 32
+    batch_size: int = 32  # global: split across processes when data-parallel
     learning_rate: float = 5e-5
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
@@ -34,6 +41,12 @@ class TrainSettings:
     early_stopping_patience: int | None = None
     seed: int = 42
     eval_batch_size: int = 64
+    precision: Precision = "fp32"
+    checkpoint_dir: Path | None = None
+    checkpoint_every: int = 200  # optimizer steps; a checkpoint is also written after every epoch
+    resume: bool = False
+    track_energy: bool = True
+    country_iso_code: str = "USA"
     progress: bool = True
 
 
@@ -44,8 +57,12 @@ class TrainHook:
         """Extra optimizer groups (e.g. pruning scores with their own learning rate)."""
         return []
 
+    def forward_kwargs(self) -> dict[str, Any]:
+        """Extra model arguments, e.g. output_hidden_states for a hidden-state loss."""
+        return {}
+
     def loss(self, rows: np.ndarray, inputs: dict[str, torch.Tensor], outputs: Any, loss: torch.Tensor) -> torch.Tensor:
-        """Replace or extend the task loss for this batch."""
+        """Replace or extend the task loss for this batch; `rows` index the training set."""
         return loss
 
     def after_step(self, step: int, total_steps: int) -> None:
@@ -54,12 +71,21 @@ class TrainHook:
 
 @dataclass
 class TrainResult:
-    best_epoch: int
-    best_accuracy: float
+    best_epoch: int = -1
+    best_accuracy: float = -1.0
     epochs: list[dict[str, float]] = field(default_factory=list)
-    seconds: float = 0.0
-    samples_per_second: float = 0.0
     steps: int = 0
+    cost: dict[str, Any] = field(default_factory=dict)
+    precision: dict[str, str] = field(default_factory=dict)
+    processes: int = 1
+    resumed_at_step: int | None = None
+
+
+def process_state():
+    """accelerate's view of this process: rank, world size, device; a process group if launched so."""
+    from accelerate import PartialState
+
+    return PartialState(cpu=not torch.cuda.is_available())
 
 
 def train(
@@ -68,81 +94,149 @@ def train(
     selection_data: tuple[Encoded, np.ndarray],
     settings: TrainSettings,
     hooks: Sequence[TrainHook] = (),
+    log: Callable[[str], None] = logging.getLogger("compress").info,
 ) -> TrainResult:
     """Train in place; on return the model holds the weights of its best epoch on the selection split."""
+    state = process_state()
+    rank, world, device = state.process_index, state.num_processes, state.device
     torch.manual_seed(settings.seed)
+    model.to(device)
+    plan = plan_precision(settings.precision, device, log if state.is_main_process else lambda _: None)
     encoded, labels = train_data
-    steps_per_epoch = math.ceil(math.ceil(len(encoded) / settings.batch_size) / settings.gradient_accumulation)
-    total_steps = steps_per_epoch * settings.epochs
+    batches_per_epoch = math.ceil(len(encoded) / settings.batch_size)
+    total_steps = math.ceil(batches_per_epoch / settings.gradient_accumulation) * settings.epochs
     optimizer = torch.optim.AdamW(_param_groups(model, settings, hooks), lr=settings.learning_rate)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_then_linear(total_steps, settings.warmup_ratio))
+    scaler = plan.scaler(device)
+    checkpoints = Checkpointer(settings.checkpoint_dir, settings.checkpoint_every) if settings.checkpoint_dir else None
 
-    result = TrainResult(best_epoch=-1, best_accuracy=-1.0)
-    best_state: dict[str, torch.Tensor] | None = None
-    stale_epochs, step, samples = 0, 0, 0
-    started = time.perf_counter()
-    for epoch in range(settings.epochs):
+    result = TrainResult(precision={"requested": plan.requested, "used": plan.used, "note": plan.note}, processes=world)
+    position, best_state, stale = Position(), None, 0
+    if checkpoints and settings.resume and checkpoints.exists():
+        position, progress, best_state = checkpoints.load(model, optimizer, schedule, scaler)
+        result.best_epoch, result.best_accuracy, result.epochs = progress["best_epoch"], progress["best_accuracy"], progress["epochs"]
+        stale, result.resumed_at_step = progress["stale"], position.step
+        log(f"resuming at epoch {position.epoch + 1}, step {position.step}")
+    meter = CostMeter(device, settings.track_energy and state.is_main_process and not position.finished, settings.country_iso_code)
+    forward_kwargs = {k: v for hook in hooks for k, v in hook.forward_kwargs().items()}
+    runner = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+
+    def save(finished: bool = False) -> None:
+        position.finished = finished
+        progress = {"best_epoch": result.best_epoch, "best_accuracy": result.best_accuracy, "epochs": result.epochs, "stale": stale}
+        if checkpoints and state.is_main_process:
+            checkpoints.save(model, optimizer, schedule, scaler, position, progress, best_state)
+        state.wait_for_everyone()
+
+    for epoch in range(position.epoch, settings.epochs if not position.finished else position.epoch):
         model.train()
-        bar = tqdm(
-            total=len(encoded), desc=f"epoch {epoch + 1}/{settings.epochs}", unit="ex", disable=not settings.progress,
-            mininterval=0.5 if sys.stderr.isatty() else 15.0,
-        )
+        order = np.random.default_rng(settings.seed + epoch).permutation(len(encoded))
+        bar = tqdm(total=len(encoded), initial=min(len(encoded), position.batches_done * settings.batch_size),
+                   desc=f"epoch {epoch + 1}/{settings.epochs}", unit="ex", disable=not (settings.progress and state.is_main_process),
+                   mininterval=0.5 if sys.stderr.isatty() else 15.0)
         losses: list[float] = []
         pending = 0
-        for rows, batch in batches(encoded, settings.batch_size, shuffle=True, seed=settings.seed + epoch):
-            inputs = {k: torch.from_numpy(v) for k, v in batch.items()}
-            outputs = model(**inputs, labels=torch.from_numpy(labels[rows]))
-            loss = outputs.loss
-            for hook in hooks:
-                loss = hook.loss(rows, inputs, outputs, loss)
-            (loss / settings.gradient_accumulation).backward()
+        for index in range(position.batches_done, batches_per_epoch):
+            global_rows = order[index * settings.batch_size : (index + 1) * settings.batch_size]
+            rows, share = _my_share(global_rows, rank, world)
+            inputs = {k: torch.from_numpy(v).to(device) for k, v in encoded.batch(rows).items()}
+            with plan.autocast(device):
+                outputs = runner(**inputs, labels=torch.from_numpy(labels[rows]).to(device), **forward_kwargs)
+                loss = outputs.loss
+                for hook in hooks:
+                    loss = hook.loss(rows, inputs, outputs, loss)
+                loss = loss * share
+            group_start = index - index % settings.gradient_accumulation
+            group_size = min(settings.gradient_accumulation, batches_per_epoch - group_start)
+            scaled = loss.float() / group_size  # a short last group still averages, not shrinks, its gradient
+            (scaler.scale(scaled) if scaler else scaled).backward()
             losses.append(loss.item())
             pending += 1
-            samples += len(rows)
-            if pending == settings.gradient_accumulation:
-                step = _optimizer_step(model, optimizer, schedule, settings, hooks, step, total_steps)
+            position.samples += len(global_rows)
+            last = index == batches_per_epoch - 1
+            if pending == group_size:
+                _optimizer_step(model, optimizer, schedule, scaler, settings.max_grad_norm)
+                position.step += 1
                 pending = 0
-            bar.update(len(rows))
-            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}", samples_s=f"{samples / (time.perf_counter() - started):.1f}", refresh=False)
-        if pending:
-            step = _optimizer_step(model, optimizer, schedule, settings, hooks, step, total_steps)
+                for hook in hooks:
+                    hook.after_step(position.step, total_steps)
+                position.batches_done = index + 1
+                if checkpoints and checkpoints.due(position.step) and not last:
+                    save()
+            bar.update(len(global_rows))
+            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}", refresh=False)
         bar.close()
 
-        accuracy = evaluate_accuracy(model, selection_data, settings.eval_batch_size)
-        result.epochs.append({"epoch": epoch + 1, "train_loss": float(np.mean(losses)), "selection_accuracy": accuracy})
+        accuracy = evaluate_accuracy(model, selection_data, settings.eval_batch_size, rank, world)
+        # each process logged its share-weighted loss; their mean across processes is the global batch mean
+        mean_loss = _sum_across_processes(float(np.mean(losses)) if losses else 0.0, device, world) / world
+        result.epochs.append({"epoch": epoch + 1, "train_loss": mean_loss, "selection_accuracy": accuracy})
         if accuracy > result.best_accuracy:
             result.best_epoch, result.best_accuracy = epoch + 1, accuracy
-            best_state = copy.deepcopy(model.state_dict())
-            stale_epochs = 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            stale = 0
         else:
-            stale_epochs += 1
-            if settings.early_stopping_patience is not None and stale_epochs >= settings.early_stopping_patience:
-                break
+            stale += 1
+        position.epoch, position.batches_done = epoch + 1, 0
+        stop = settings.early_stopping_patience is not None and stale >= settings.early_stopping_patience
+        if stop or epoch + 1 == settings.epochs:
+            save(finished=True)
+            break
+        save()
 
-    result.seconds = time.perf_counter() - started
-    result.samples_per_second = samples / result.seconds if result.seconds else 0.0
-    result.steps = step
+    result.steps = position.step
+    result.cost = meter.finish(position.samples)
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
     return result
 
 
-def evaluate_accuracy(model: torch.nn.Module, data: tuple[Encoded, np.ndarray], batch_size: int) -> float:
+def evaluate_accuracy(model: torch.nn.Module, data: tuple[Encoded, np.ndarray], batch_size: int, rank: int = 0, world: int = 1) -> float:
+    """Accuracy over the whole split: each process scores its share, counts are summed."""
+    from compress.predictors import TorchPredictor, predict_logits
+
     encoded, labels = data
-    logits = predict_logits(TorchPredictor("training", model), encoded, batch_size)
-    return float((logits.argmax(axis=1) == labels).mean())
+    mine = np.arange(len(encoded))[rank::world]
+    correct = 0
+    if len(mine):
+        shard = Encoded({k: [v[i] for i in mine] for k, v in encoded.features.items()}, encoded.pad_id)
+        logits = predict_logits(TorchPredictor("training", model), shard, batch_size)
+        correct = int((logits.argmax(axis=1) == labels[mine]).sum())
+    device = next(model.parameters()).device
+    return _sum_across_processes(correct, device, world) / len(encoded)
 
 
-def _optimizer_step(model, optimizer, schedule, settings: TrainSettings, hooks, step: int, total_steps: int) -> int:
-    if settings.max_grad_norm:
-        torch.nn.utils.clip_grad_norm_(model.parameters(), settings.max_grad_norm)
-    optimizer.step()
+def _sum_across_processes(value: float, device: torch.device, world: int) -> float:
+    if world == 1:
+        return value
+    tensor = torch.tensor([value], dtype=torch.float64, device=device)
+    torch.distributed.all_reduce(tensor)
+    return float(tensor.item())
+
+
+def _my_share(global_rows: np.ndarray, rank: int, world: int) -> tuple[np.ndarray, float]:
+    """This process's rows of a global batch and the weight that makes DDP's gradient average
+    equal the global batch mean, even when shares are uneven. A process with no rows runs one
+    row at weight 0 so that every process still takes part in the gradient all-reduce."""
+    rows = global_rows[rank::world]
+    if not len(rows):
+        return global_rows[:1], 0.0
+    return rows, len(rows) * world / len(global_rows)
+
+
+def _optimizer_step(model, optimizer, schedule, scaler, max_grad_norm: float) -> None:
+    if scaler is not None:
+        scaler.unscale_(optimizer)
+    if max_grad_norm:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+    if scaler is not None:
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        optimizer.step()
     schedule.step()
     optimizer.zero_grad(set_to_none=True)
-    for hook in hooks:
-        hook.after_step(step + 1, total_steps)
-    return step + 1
 
 
 def _param_groups(model: torch.nn.Module, settings: TrainSettings, hooks: Sequence[TrainHook]) -> list[dict[str, Any]]:
@@ -153,12 +247,8 @@ def _param_groups(model: torch.nn.Module, settings: TrainSettings, hooks: Sequen
     for name, parameter in model.named_parameters():
         if not parameter.requires_grad or id(parameter) in claimed:
             continue
-        (no_decay if parameter.ndim < 2 or "LayerNorm" in name else decay).append(parameter)
-    return [
-        {"params": decay, "weight_decay": settings.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-        *extra,
-    ]
+        (no_decay if parameter.ndim < 2 or "LayerNorm" in name or "layer_norm" in name else decay).append(parameter)
+    return [{"params": decay, "weight_decay": settings.weight_decay}, {"params": no_decay, "weight_decay": 0.0}, *extra]
 
 
 def _warmup_then_linear(total_steps: int, warmup_ratio: float):

@@ -1,0 +1,59 @@
+"""Where things live inside each supported encoder: the one table of architecture knowledge.
+
+Passes never hard-code module names; they ask here. Adding an architecture means adding
+one row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from compress.errors import CompressError
+
+
+@dataclass(frozen=True)
+class Architecture:
+    layers: str  # dotted path from the classifier to the ModuleList of encoder layers
+    layer_count: str  # config field holding the number of layers
+    query: str  # module names inside one layer
+    key: str
+    value: str
+    attention_output: str
+    ffn_in: str
+    ffn_out: str
+
+
+_BERT_LIKE = dict(query="attention.self.query", key="attention.self.key", value="attention.self.value",
+                  attention_output="attention.output.dense", ffn_in="intermediate.dense", ffn_out="output.dense")
+
+ARCHITECTURES: dict[str, Architecture] = {
+    "bert": Architecture("bert.encoder.layer", "num_hidden_layers", **_BERT_LIKE),
+    "roberta": Architecture("roberta.encoder.layer", "num_hidden_layers", **_BERT_LIKE),
+    "xlm-roberta": Architecture("roberta.encoder.layer", "num_hidden_layers", **_BERT_LIKE),
+    "distilbert": Architecture("distilbert.transformer.layer", "n_layers", query="attention.q_lin",
+                               key="attention.k_lin", value="attention.v_lin", attention_output="attention.out_lin",
+                               ffn_in="ffn.lin1", ffn_out="ffn.lin2"),
+}
+
+
+def architecture(model_type: str) -> Architecture:
+    try:
+        return ARCHITECTURES[model_type]
+    except KeyError:
+        raise CompressError(
+            f"architecture {model_type!r} is not supported by this pass (supported: {', '.join(sorted(ARCHITECTURES))})"
+        ) from None
+
+
+def encoder_layers(model: Any) -> Any:
+    node = model
+    for part in architecture(model.config.model_type).layers.split("."):
+        node = getattr(node, part)
+    return node
+
+
+def lora_targets(model_type: str) -> list[str]:
+    """Every linear layer of attention and feed-forward; peft matches these as name suffixes (not the pooler)."""
+    arch = architecture(model_type)
+    return [arch.query, arch.key, arch.value, arch.attention_output, arch.ffn_in, arch.ffn_out]

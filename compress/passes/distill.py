@@ -1,0 +1,121 @@
+"""`distill`: train the current model (or a smaller student cut from it) to match a teacher.
+
+The teacher defaults to the recipe's input model; the student is the model being trained, or
+with `student.layers` a copy that keeps only those encoder layers (e.g. [0, 2, 4] for a 3-layer
+student of a 6-layer teacher), initialised from the teacher's weights.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from compress.artifact import Artifact
+from compress.errors import CompressError
+from compress.passes.base import PassConfig, Stage, register
+from compress.passes.training_options import TrainingOptions, run_training
+
+
+class StudentOptions(PassConfig):
+    layers: tuple[int, ...] = Field(min_length=1, description="encoder layers of the current model to keep, in order")
+
+
+class DistillConfig(TrainingOptions):
+    teacher: str | None = Field(None, description="model reference; default: the recipe's input model")
+    student: StudentOptions | None = None
+    alpha: float = Field(0.5, ge=0, le=1, description="weight of the distillation loss; 1 - alpha weighs cross-entropy")
+    temperature: float = Field(2.0, gt=0)
+    hidden_weight: float = Field(0.0, ge=0, description="MSE between mapped hidden states")
+    attention_weight: float = Field(0.0, ge=0, description="MSE between mapped attention maps")
+    layer_map: tuple[int, ...] | None = Field(None, description="teacher layer for each student layer")
+    cache_teacher_logits: bool = True
+
+    @model_validator(mode="after")
+    def _layers_are_distinct_and_ordered(self) -> "DistillConfig":
+        if self.student and list(self.student.layers) != sorted(set(self.student.layers)):
+            raise ValueError("student.layers must be distinct and increasing")
+        return self
+
+
+@register("distill", DistillConfig, Stage.TORCH, "knowledge distillation from a frozen teacher (KL + CE, optional hidden/attention)")
+def distill(config: DistillConfig, artifact: Artifact) -> tuple[Artifact, dict[str, Any]]:
+    from compress.architectures import encoder_layers
+    from compress.training.distillation import DistillationHook
+
+    teacher, teacher_name = _load_teacher(config, artifact)
+    student = _make_student(artifact.model, config.student.layers) if config.student else artifact.model
+    student_layers = len(encoder_layers(student))
+    layer_map = list(config.layer_map or (config.student.layers if config.student else range(student_layers)))
+    if len(layer_map) != student_layers or max(layer_map) >= len(encoder_layers(teacher)):
+        raise CompressError(f"distill: layer_map {layer_map} must name one teacher layer for each of {student_layers} student layers")
+    if config.hidden_weight and student.config.hidden_size != teacher.config.hidden_size:
+        raise CompressError("distill: hidden_weight needs student and teacher of the same hidden size")
+
+    live = bool(config.hidden_weight or config.attention_weight) or not config.cache_teacher_logits
+    details: dict[str, Any] = {"teacher": teacher_name, "teacher_logits": "live" if live else "cached"}
+    cached = None
+    if not live:
+        started = time.perf_counter()
+        cached = _teacher_logits(teacher, artifact)
+        details["teacher_cache_seconds"] = round(time.perf_counter() - started, 2)
+    hook = DistillationHook(
+        teacher if live else None, alpha=config.alpha, temperature=config.temperature, cached_logits=cached,
+        hidden_weight=config.hidden_weight, attention_weight=config.attention_weight, layer_map=layer_map,
+    )
+    _, trained = run_training(student, artifact, config, [hook])
+    details |= {
+        "student_layers": student_layers,
+        "layer_map": layer_map,
+        "student_parameters": sum(p.numel() for p in student.parameters()),
+        "teacher_parameters": sum(p.numel() for p in teacher.parameters()),
+        **trained,
+    }
+    return replace(artifact, model=student, model_changed=True), details
+
+
+def _load_teacher(config: DistillConfig, artifact: Artifact) -> tuple[Any, str]:
+    from compress.models import load_classifier, resolve_model
+
+    source = resolve_model(config.teacher) if config.teacher else artifact.source
+    if source is None:
+        raise CompressError("distill: no teacher (name one with 'teacher:')")
+    loaded = load_classifier(source, artifact.label_order, allow_new_head=False)
+    if loaded.label_order != artifact.label_order:
+        raise CompressError(f"distill: teacher labels {list(loaded.label_order)} are ordered differently from the student's")
+    return loaded.model.eval().requires_grad_(False), source.reference
+
+
+def _make_student(model: Any, layers: tuple[int, ...]) -> Any:
+    """A deep copy that keeps only `layers` of the encoder; it saves and reloads as a normal model."""
+    import torch
+
+    from compress.architectures import architecture, encoder_layers
+
+    arch = architecture(model.config.model_type)
+    available = len(encoder_layers(model))
+    if max(layers) >= available:
+        raise CompressError(f"distill: student.layers {list(layers)} but the model has {available} layers")
+    student = copy.deepcopy(model)
+    parent_path, _, name = arch.layers.rpartition(".")
+    parent = student.get_submodule(parent_path)
+    kept = torch.nn.ModuleList([getattr(parent, name)[i] for i in layers])
+    for new_index, layer in enumerate(kept):  # attention modules that know their index must agree
+        for module in layer.modules():
+            if hasattr(module, "layer_idx"):
+                module.layer_idx = new_index
+    setattr(parent, name, kept)
+    setattr(student.config, arch.layer_count, len(layers))
+    return student
+
+
+def _teacher_logits(teacher: Any, artifact: Artifact) -> np.ndarray:
+    from compress.batching import encode
+    from compress.predictors import TorchPredictor, predict_logits
+
+    encoded = encode(artifact.tokenizer, artifact.data.train.texts, artifact.max_length)
+    return predict_logits(TorchPredictor("teacher", teacher), encoded)

@@ -1,0 +1,61 @@
+"""Settings every training pass shares, and the glue from a pass to the one training loop."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Sequence
+
+from pydantic import Field
+
+from compress.artifact import Artifact
+from compress.passes.base import PassConfig
+
+
+class TrainingOptions(PassConfig):
+    epochs: int = Field(5, ge=1)
+    batch_size: int = Field(32, ge=1, description="global batch; split across processes when data-parallel")
+    learning_rate: float = Field(5e-5, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    gradient_accumulation: int = Field(1, ge=1)
+    max_grad_norm: float = Field(1.0, ge=0)
+    early_stopping_patience: int | None = Field(None, ge=1)
+    precision: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="autocast precision for training")
+    checkpoint_every: int = Field(200, ge=1, description="optimizer steps between resumable checkpoints (and every epoch)")
+    track_energy: bool = True
+
+
+TRAINING_FIELDS = tuple(TrainingOptions.model_fields)
+
+
+def run_training(model: Any, artifact: Artifact, options: TrainingOptions, hooks: Sequence[Any] = ()) -> tuple[Any, dict[str, Any]]:
+    """Train `model` on the artifact's data with these options; return the result and report details."""
+    from compress.batching import encode
+    from compress.training.loop import TrainSettings, train
+
+    data, tokenizer = artifact.data, artifact.tokenizer
+    settings = TrainSettings(
+        **{name: getattr(options, name) for name in TRAINING_FIELDS},
+        seed=artifact.seed,
+        checkpoint_dir=artifact.checkpoint_dir,
+        resume=artifact.resume,
+    )
+    result = train(
+        model,
+        (encode(tokenizer, data.train.texts, artifact.max_length), data.train.labels),
+        (encode(tokenizer, data.selection.texts, artifact.max_length), data.selection.labels),
+        settings,
+        hooks,
+    )
+    details = {
+        "best_epoch": result.best_epoch,
+        "selection_split": data.selection.name,
+        "selection_accuracy": round(result.best_accuracy, 4),
+        "train_examples": len(data.train),
+        "precision": result.precision,
+        "processes": result.processes,
+        "training_cost": result.cost,
+        "epochs": result.epochs,
+    }
+    if result.resumed_at_step is not None:
+        details["resumed_at_step"] = result.resumed_at_step
+    return result, details

@@ -1,0 +1,58 @@
+"""Numeric precision for training: what was asked, what this hardware can do, and the autocast to use.
+
+bf16 autocast runs on every CPU (emulated where the CPU lacks bf16 instructions, so it can be
+slower there); fp16 training needs CUDA and a gradient scaler. Where a request cannot be met
+the run says so and trains in fp32 rather than failing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Callable, ContextManager, Literal
+
+import torch
+
+Precision = Literal["fp32", "bf16", "fp16"]
+NATIVE_BF16_CPU_FLAGS = {"avx512_bf16", "amx_bf16"}
+
+
+@dataclass(frozen=True)
+class PrecisionPlan:
+    requested: Precision
+    used: Precision
+    note: str = ""
+
+    def autocast(self, device: torch.device) -> ContextManager:
+        if self.used == "fp32":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if self.used == "bf16" else torch.float16
+        return torch.autocast(device_type=device.type, dtype=dtype)
+
+    def scaler(self, device: torch.device) -> torch.amp.GradScaler | None:
+        """fp16 gradients underflow without loss scaling; bf16 has fp32's range and needs none."""
+        return torch.amp.GradScaler(device.type) if self.used == "fp16" else None
+
+
+def plan_precision(requested: Precision, device: torch.device, log: Callable[[str], None] = print) -> PrecisionPlan:
+    if requested == "fp32":
+        return PrecisionPlan(requested, "fp32")
+    if device.type == "cuda":
+        if requested == "bf16" and not torch.cuda.is_bf16_supported():
+            return _fallback(requested, "this GPU has no bf16 support", log)
+        return PrecisionPlan(requested, requested)
+    if requested == "fp16":
+        return _fallback(requested, "fp16 training needs a CUDA GPU (use bf16 on CPU)", log)
+    from compress.bench.environment import cpu_flags
+
+    if NATIVE_BF16_CPU_FLAGS & cpu_flags():
+        return PrecisionPlan(requested, "bf16")
+    note = "this CPU has no native bf16 instructions (avx512_bf16/amx_bf16): bf16 is emulated and may be slower"
+    log(f"precision: {note}")
+    return PrecisionPlan(requested, "bf16", note)
+
+
+def _fallback(requested: Precision, reason: str, log: Callable[[str], None]) -> PrecisionPlan:
+    note = f"{requested} requested but {reason}; training in fp32"
+    log(f"precision: {note}")
+    return PrecisionPlan(requested, "fp32", note)

@@ -1,0 +1,33 @@
+"""Trains the tiny model with the shared loop; run alone or under torchrun by test_training.py.
+
+Writes per-epoch losses, selection accuracy and logits on the selection split (main process only).
+"""
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+from compress.training.loop import TrainSettings, process_state, train
+from test_training import logits, setup_problem
+
+
+def main(data_folder: str, out: str) -> None:
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as scratch:
+        model, (train_split, selection) = setup_problem(Path(data_folder), Path(scratch) / "v")
+    settings = TrainSettings(epochs=2, batch_size=16, learning_rate=1e-3, progress=False, track_energy=False)
+    result = train(model, train_split, selection, settings)
+    if process_state().is_main_process:
+        Path(out).write_text(json.dumps({
+            "processes": result.processes,
+            "losses": [e["train_loss"] for e in result.epochs],
+            "selection_accuracy": result.best_accuracy,
+            "selection_logits": logits(model, selection).tolist(),
+        }))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

@@ -1,0 +1,144 @@
+"""The one training loop: accumulation, early stopping, precision, cost, resume, data parallelism."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from compress.batching import encode
+from compress.data import load_task_data
+from compress.training.loop import TrainHook, TrainSettings, train
+
+from conftest import REPO, tiny_model, tiny_tokenizer
+
+QUIET = dict(progress=False, track_energy=False)
+
+
+def setup_problem(data_folder: Path, vocab_folder: Path, dropout: float = 0.0):
+    data = load_task_data(str(data_folder))
+    tokenizer = tiny_tokenizer(vocab_folder)
+    model = tiny_model("bert", list(data.label_map.names), vocab_size=len(tokenizer))
+    if not dropout:
+        for module in model.modules():
+            if isinstance(module, torch.nn.Dropout):
+                module.p = 0.0
+    splits = [(encode(tokenizer, s.texts, 32), s.labels) for s in (data.train, data.selection)]
+    return model, splits
+
+
+def weights(model) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def logits(model, split) -> np.ndarray:
+    from compress.predictors import TorchPredictor, predict_logits
+
+    return predict_logits(TorchPredictor("m", model), split[0])
+
+
+def assert_same_weights(a: dict, b: dict, atol: float = 1e-6) -> None:
+    for name in a:
+        assert torch.allclose(a[name], b[name], atol=atol), name
+
+
+def test_gradient_accumulation_matches_a_larger_batch(toy_data, tmp_path):
+    """Two accumulated micro-batches of 8 make the same updates as batches of 16 (dropout off)."""
+    model, (train_split, selection) = setup_problem(toy_data, tmp_path / "v")
+    initial = weights(model)
+    train(model, train_split, selection, TrainSettings(epochs=2, batch_size=16, learning_rate=1e-3, **QUIET))
+    one_batch = weights(model)
+    model.load_state_dict(initial)
+    result = train(model, train_split, selection,
+                   TrainSettings(epochs=2, batch_size=8, gradient_accumulation=2, learning_rate=1e-3, **QUIET))
+    assert result.steps == 2 * int(np.ceil(len(train_split[0]) / 16))
+    # Adam divides by the gradient's scale, so summation-order noise in near-zero gradients (rare
+    # embedding rows) can move those weights by up to lr; compare what the model computes instead.
+    accumulated = logits(model, selection)
+    model.load_state_dict(one_batch)
+    assert np.allclose(accumulated, logits(model, selection), atol=1e-3)
+
+
+def test_early_stopping_stops_when_selection_accuracy_stalls(toy_data, tmp_path):
+    model, (train_split, selection) = setup_problem(toy_data, tmp_path / "v")
+    settings = TrainSettings(epochs=10, batch_size=16, learning_rate=1e-12, early_stopping_patience=2, **QUIET)
+    result = train(model, train_split, selection, settings)
+    assert len(result.epochs) == 3 and result.best_epoch == 1
+
+
+def test_bf16_trains_on_cpu_and_fp16_falls_back_to_fp32(toy_data, tmp_path):
+    model, (train_split, selection) = setup_problem(toy_data, tmp_path / "v")
+    bf16 = train(model, train_split, selection, TrainSettings(epochs=1, batch_size=16, precision="bf16", **QUIET))
+    assert bf16.precision["used"] == "bf16" and np.isfinite(bf16.epochs[0]["train_loss"])
+    messages: list[str] = []
+    fp16 = train(model, train_split, selection, TrainSettings(epochs=1, batch_size=16, precision="fp16", **QUIET),
+                 log=messages.append)
+    assert fp16.precision["used"] == "fp32" and "needs a CUDA GPU" in fp16.precision["note"]
+    assert any("fp16" in m for m in messages)
+
+
+def test_training_cost_is_reported_with_its_method(toy_data, tmp_path):
+    model, (train_split, selection) = setup_problem(toy_data, tmp_path / "v")
+    result = train(model, train_split, selection, TrainSettings(epochs=1, batch_size=16, progress=False, track_energy=True))
+    cost = result.cost
+    assert cost["wall_seconds"] > 0 and cost["samples"] == len(train_split[0]) and cost["samples_per_second"] > 0
+    assert cost["peak_memory_mb"] > 0
+    assert cost["energy"]["method"].startswith(("estimate", "hardware counter", "unavailable"))
+
+
+class Interrupt(TrainHook):
+    """Simulates a kill: raises after a given optimizer step."""
+
+    def __init__(self, at_step: int) -> None:
+        self.at_step = at_step
+
+    def after_step(self, step: int, total_steps: int) -> None:
+        if step == self.at_step:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("stop_at", [4, 6])  # mid-epoch (after a checkpoint at step 3), and at an epoch boundary
+def test_resume_after_interruption_reaches_the_same_weights(toy_data, tmp_path, stop_at):
+    model, (train_split, selection) = setup_problem(toy_data, tmp_path / "v", dropout=0.1)
+    initial = weights(model)
+    settings = TrainSettings(epochs=3, batch_size=16, learning_rate=1e-3, checkpoint_every=3, **QUIET)
+
+    train(model, train_split, selection, settings)
+    uninterrupted = weights(model)
+
+    model.load_state_dict(initial)
+    checkpoints = tmp_path / "checkpoints"
+    with pytest.raises(KeyboardInterrupt):
+        train(model, train_split, selection, TrainSettings(**{**vars(settings), "checkpoint_dir": checkpoints}), [Interrupt(stop_at)])
+    model.load_state_dict(initial)  # a new process would start from the input model again
+    resumed = train(model, train_split, selection, TrainSettings(**{**vars(settings), "checkpoint_dir": checkpoints, "resume": True}))
+    assert resumed.resumed_at_step is not None and 0 < resumed.resumed_at_step < stop_at + 1
+    assert_same_weights(uninterrupted, weights(model), atol=1e-5)
+
+
+def test_data_parallel_two_processes_match_one(toy_data, tmp_path):
+    """torchrun with 2 CPU processes (gloo) and the same global batch gives the same losses as 1 process."""
+    worker = REPO / "tests" / "ddp_worker.py"
+    single = tmp_path / "single.json"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO / "tests")}
+    subprocess.run([sys.executable, str(worker), str(toy_data), str(single)], check=True, env=env, timeout=300)
+    double = tmp_path / "double.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(worker), str(toy_data), str(double)],
+        env=env, timeout=300, capture_output=True, text=True,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    one, two = json.loads(single.read_text()), json.loads(double.read_text())
+    assert two["processes"] == 2 and one["processes"] == 1
+    assert np.allclose(one["losses"], two["losses"], rtol=1e-4), (one["losses"], two["losses"])
+    # all-reduce sums in another order, and Adam magnifies that noise on near-zero gradients,
+    # so compare what the trained models compute rather than every weight
+    difference = np.abs(np.array(one["selection_logits"]) - np.array(two["selection_logits"])).max()
+    assert difference < 1e-2, difference
+    assert one["selection_accuracy"] == two["selection_accuracy"]
