@@ -1,0 +1,141 @@
+"""Distillation (loss, students cut from a teacher, cached teacher logits) and LoRA merged back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from compress.architectures import encoder_layers, lora_targets
+from compress.artifact import Artifact
+from compress.batching import encode
+from compress.data import load_task_data
+from compress.errors import CompressError
+from compress.models import resolve_model
+from compress.passes.distill import DistillConfig, _make_student, distill
+from compress.passes.finetune import FinetuneConfig, LoraOptions, finetune
+from compress.predictors import TorchPredictor, predict_logits
+from compress.training.distillation import DistillationHook, kd_loss
+
+from conftest import tiny_model, tiny_tokenizer
+
+FAST = dict(track_energy=False)
+
+
+@pytest.fixture
+def artifact(tmp_path, toy_data, tiny_classifier_dir) -> Artifact:
+    from compress.models import load_classifier
+
+    data = load_task_data(str(toy_data))
+    source = resolve_model(str(tiny_classifier_dir))
+    loaded = load_classifier(source, data.label_map.names, allow_new_head=False)
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    return Artifact(loaded.model, loaded.tokenizer, data.with_label_order(loaded.label_order), workdir, 32, 0,
+                    source=source, label_order=loaded.label_order)
+
+
+def test_kd_loss_is_zero_for_identical_logits_and_scales_with_t_squared():
+    logits = torch.randn(4, 3)
+    assert kd_loss(logits, logits, 2.0).item() == pytest.approx(0.0, abs=1e-6)
+    other = torch.randn(4, 3)
+    at_1 = kd_loss(logits, other, 1.0).item()
+    assert at_1 > 0
+    big = torch.randn(4, 3) * 100  # at high temperature the T^2 factor keeps gradients comparable
+    assert kd_loss(big, other * 100, 8.0).item() > 0
+
+
+@pytest.mark.parametrize("arch", ["bert", "roberta", "distilbert"])
+def test_student_keeps_chosen_layers_and_reloads_with_stock_api(tmp_path, arch):
+    from transformers import AutoModelForSequenceClassification
+
+    teacher = tiny_model(arch, ["a", "b"])
+    student = _make_student(teacher, (1,))
+    assert len(encoder_layers(student)) == 1 and len(encoder_layers(teacher)) == 2
+    kept_teacher = encoder_layers(teacher)[1].state_dict()
+    for name, value in encoder_layers(student)[0].state_dict().items():
+        assert torch.equal(value, kept_teacher[name])
+    student.save_pretrained(tmp_path / "student")
+    reloaded = AutoModelForSequenceClassification.from_pretrained(tmp_path / "student").eval()
+    ids = torch.randint(5, 40, (2, 7))
+    with torch.no_grad():
+        assert torch.allclose(reloaded(input_ids=ids).logits, student.eval()(input_ids=ids).logits, atol=1e-6)
+
+
+def test_cached_teacher_logits_equal_the_live_teacher(artifact):
+    teacher = artifact.model
+    student = _make_student(teacher, (0,))
+    encoded = encode(artifact.tokenizer, artifact.data.train.texts, 32)
+    cached = predict_logits(TorchPredictor("t", teacher), encoded)
+    rows = np.array([3, 1, 4, 1, 5])
+    inputs = {k: torch.from_numpy(v) for k, v in encoded.batch(rows).items()}
+    student.train()
+    torch.manual_seed(0)
+    outputs = student(**inputs, labels=torch.from_numpy(artifact.data.train.labels[rows]))
+    live_hook = DistillationHook(teacher, alpha=0.7, temperature=2.0)
+    cached_hook = DistillationHook(None, alpha=0.7, temperature=2.0, cached_logits=cached)
+    live = live_hook.loss(rows, inputs, outputs, outputs.loss)
+    from_cache = cached_hook.loss(rows, inputs, outputs, outputs.loss)
+    assert live.item() == pytest.approx(from_cache.item(), rel=1e-5)
+
+
+def test_distill_into_a_smaller_student(artifact):
+    config = DistillConfig(student={"layers": [1]}, epochs=6, batch_size=8, learning_rate=2e-3, alpha=0.5, **FAST)
+    result, details = distill(config, artifact)
+    assert len(encoder_layers(result.model)) == 1 and result.model.config.num_hidden_layers == 1
+    assert details["teacher_logits"] == "cached" and details["teacher_cache_seconds"] >= 0
+    assert details["student_parameters"] < details["teacher_parameters"]
+    assert details["layer_map"] == [1]
+    assert result.model_changed and result.model is not artifact.model
+
+
+def test_distill_with_hidden_and_attention_losses_uses_the_live_teacher(artifact):
+    config = DistillConfig(student={"layers": [0]}, epochs=1, batch_size=16, hidden_weight=1.0, attention_weight=1.0, **FAST)
+    _, details = distill(config, artifact)
+    assert details["teacher_logits"] == "live"
+    assert np.isfinite(details["epochs"][0]["train_loss"])
+
+
+def test_distill_refuses_an_untrained_teacher(artifact):
+    untrained = resolve_model("minilm")
+    with pytest.raises(CompressError, match="not a fine-tuned classifier"):
+        distill(DistillConfig(teacher="minilm", epochs=1, **FAST), artifact)
+    assert untrained.is_local
+
+
+def test_distill_config_checks_layers():
+    with pytest.raises(ValueError, match="distinct and increasing"):
+        DistillConfig(student={"layers": [2, 0]})
+
+
+@pytest.mark.parametrize("arch", ["bert", "distilbert"])
+def test_lora_targets_cover_attention_and_ffn_but_not_the_pooler(arch):
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    model = tiny_model(arch, ["a", "b"])
+    wrapped = get_peft_model(model, LoraConfig(task_type=TaskType.SEQ_CLS, r=2, target_modules=lora_targets(arch)))
+    adapted = {name.rsplit(".lora_A", 1)[0] for name, _ in wrapped.named_parameters() if ".lora_A" in name}
+    assert len(adapted) == 6 * 2  # six linears in each of two layers
+    assert not any("pooler" in name for name in adapted)
+
+
+def test_lora_finetune_trains_few_parameters_and_merges_into_a_plain_model(artifact, tmp_path):
+    from transformers import AutoModelForSequenceClassification
+
+    config = FinetuneConfig(epochs=4, batch_size=8, learning_rate=5e-3, lora=LoraOptions(rank=2, alpha=4), **FAST)
+    before = {k: v.clone() for k, v in artifact.model.state_dict().items()}
+    result, details = finetune(config, artifact)
+    model = result.model
+    assert type(model).__name__ == "BertForSequenceClassification"
+    assert not any("lora" in name for name, _ in model.named_parameters())
+    assert details["trainable_parameters"] * 2 < details["total_parameters"]
+    versus = details["versus_full_finetuning"]
+    assert versus["training_state_mb"]["lora"] < versus["training_state_mb"]["full"]
+    assert versus["step_seconds"]["lora"] > 0 and versus["step_seconds"]["full"] > 0
+    changed = [k for k, v in model.state_dict().items() if not torch.equal(v, before[k])]
+    assert any("attention.self.query.weight" in k for k in changed), "adapters were merged into dense weights"
+    model.save_pretrained(tmp_path / "merged")
+    reloaded = AutoModelForSequenceClassification.from_pretrained(tmp_path / "merged").eval()
+    ids = torch.randint(5, 30, (2, 6))
+    with torch.no_grad():
+        assert torch.allclose(reloaded(input_ids=ids).logits, model.eval()(input_ids=ids).logits, atol=1e-5)
