@@ -158,7 +158,7 @@ def load_classifier(
             ignore_mismatched_sizes=order != existing,
             use_safetensors=None if allow_pickle else True,
             trust_remote_code=trust_remote_code,
-            torch_dtype=torch.float32,
+            dtype=torch.float32,
         )
         tokenizer = AutoTokenizer.from_pretrained(source.location, trust_remote_code=trust_remote_code)
     except (OSError, ValueError, EnvironmentError) as exc:

@@ -130,9 +130,14 @@ def check_order(passes: tuple[PassConfig, ...]) -> list[str]:
     """Torch passes first, then at most one export, then ONNX passes that need it."""
     errors: list[str] = []
     export_at: int | None = None
+    cast_at: int | None = None
     for index, config in enumerate(passes):
         spec = spec_for(config)
         where = f"passes.{index}.{spec.name}"
+        if cast_at is not None and spec.stage in (Stage.TORCH, Stage.EXPORT):
+            errors.append(f"{where}: must come before the precision cast at passes.{cast_at} (it trains or exports fp32 weights)")
+        if spec.name == "precision":
+            cast_at = index
         if spec.stage is Stage.TORCH and export_at is not None:
             errors.append(f"{where}: a PyTorch pass cannot follow the ONNX export at passes.{export_at}")
         elif spec.stage is Stage.EXPORT:

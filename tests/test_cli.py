@@ -126,3 +126,34 @@ def test_model_and_data_can_come_from_the_recipe(tiny_classifier_dir, toy_data, 
     out = tmp_path / "out"
     assert main(["run", str(recipe), "--out", str(out), *sets(FAST_BENCH)]) == 0
     assert json.loads((out / "report.json").read_text())["inputs"]["model"] == str(tiny_classifier_dir)
+
+
+def test_training_run_reports_cost_and_resumes_after_a_crash(tiny_classifier_dir, toy_data, tmp_path, monkeypatch, capsys):
+    from dataclasses import replace
+
+    from compress.errors import CompressError
+    from compress.passes import REGISTRY
+
+    recipe = tmp_path / "ft.yaml"
+    recipe.write_text(yaml.safe_dump({
+        "name": "ft-export", "passes": [{"finetune": {"epochs": 2, "batch_size": 16, "track_energy": False}}, "export_onnx"],
+    }))
+    out = tmp_path / "out"
+    argv = ["run", str(recipe), "--model", str(tiny_classifier_dir), "--data", str(toy_data), "--out", str(out), *sets(FAST_BENCH)]
+
+    def export_that_crashes(config, artifact):
+        raise CompressError("disk full")
+
+    with monkeypatch.context() as patch:
+        patch.setitem(REGISTRY, "export_onnx", replace(REGISTRY["export_onnx"], function=export_that_crashes))
+        assert main(argv) == 2
+    assert "--resume" in capsys.readouterr().err
+    checkpoints = tmp_path / ".out.checkpoints"
+    assert (checkpoints / "0-finetune" / "trainer-state.pt").is_file() and not out.exists()
+
+    assert main(argv + ["--resume"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    finetune = report["passes"][0]["details"]
+    assert finetune["resumed_at_step"] == 2 * 6  # the finished fine-tune was restored, not redone
+    assert "## Training cost" in (out / "report.md").read_text()
+    assert not checkpoints.exists()

@@ -138,3 +138,35 @@ def test_finetune_is_reproducible(make_artifact):
     second, _ = finetune(config, replace(make_artifact()))
     for a, b in zip(first.model.parameters(), second.model.parameters()):
         assert torch.equal(a, b)
+
+
+def test_optimize_after_quantization_is_measured_too(make_artifact):
+    artifact, _ = export_onnx(ExportOnnxConfig(validation_examples=8), make_artifact())
+    quantized, details = quantize(QuantizeConfig(optimize="O1", min_agreement=0), artifact)
+    assert set(details["optimization"]) >= {"plain_p50_ms", "optimized_p50_ms", "kept"}
+    assert quantized.onnx["onnx-int8-dynamic"].is_file()
+
+
+def test_fp16_onnx_graph_for_gpus_is_written_and_checked(make_artifact):
+    artifact, details = export_onnx(ExportOnnxConfig(validation_examples=8, fp16=True), make_artifact())
+    half = artifact.onnx["onnx-fp16"]
+    assert half.stat().st_size < artifact.onnx[ONNX_NAME].stat().st_size
+    assert details["fp16"]["validation"]["max_abs_diff"] < 2e-2
+
+
+def test_precision_cast_must_come_last():
+    from compress.recipe import parse_recipe
+
+    with pytest.raises(CompressError, match="must come before the precision cast"):
+        parse_recipe({"name": "r", "passes": [{"precision": {"dtype": "bf16"}}, "export_onnx"]})
+    parse_recipe({"name": "r", "passes": ["finetune", {"precision": {"dtype": "fp16"}}]})
+
+
+def test_precision_pass_casts_the_model(make_artifact):
+    from compress.passes.precision import PrecisionConfig, precision
+
+    cast, details = precision(PrecisionConfig(dtype="bf16"), make_artifact())
+    assert next(cast.model.parameters()).dtype == torch.bfloat16
+    assert details["parameter_mb"][1] == pytest.approx(details["parameter_mb"][0] / 2, rel=0.01)
+    encoded = encode(cast.tokenizer, cast.data.evaluation.texts[:4], 32)
+    assert np.isfinite(predict_logits(TorchPredictor("bf16", cast.model), encoded)).all()

@@ -129,7 +129,7 @@ def _predictor(candidate: Candidate, threads: int) -> Predictor:
     if model is None:
         from transformers import AutoModelForSequenceClassification
 
-        model = AutoModelForSequenceClassification.from_pretrained(candidate.location)
+        model = AutoModelForSequenceClassification.from_pretrained(candidate.location, dtype="auto")
     return TorchPredictor(candidate.name, model)
 
 

@@ -57,7 +57,7 @@ def _probe(kind: str, location: str, batch_file: str, threads: int) -> dict[str,
 
         torch.set_num_threads(threads)
         floor = _rss_mb()
-        predictor = TorchPredictor("probe", AutoModelForSequenceClassification.from_pretrained(location))
+        predictor = TorchPredictor("probe", AutoModelForSequenceClassification.from_pretrained(location, dtype="auto"))
     else:
         import onnxruntime  # noqa: F401  (count the library in the floor, not in the model)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
@@ -28,6 +29,8 @@ class ExportOnnxConfig(PassConfig):
     optimize: Literal["none", "O1", "O2", "O3"] = Field(
         "none", description="ORT graph fusions; kept only if measured faster than the plain export"
     )
+    fp16: bool = Field(False, description="also write model_fp16.onnx, a half-precision graph for GPU serving")
+    fp16_atol: float = Field(2e-2, gt=0, description="largest allowed logit difference of the fp16 graph")
 
 
 @register("export_onnx", ExportOnnxConfig, Stage.EXPORT, "ONNX export with dynamic axes, validated against PyTorch")
@@ -59,4 +62,25 @@ def export_onnx(config: ExportOnnxConfig, artifact: Artifact) -> tuple[Artifact,
         )
     if config.optimize != "none":
         path, details["optimization"] = optimize_if_faster(artifact, path, config.optimize)
-    return replace(artifact, onnx={**artifact.onnx, ONNX_NAME: path}), details
+    onnx_files = {**artifact.onnx, ONNX_NAME: path}
+    if config.fp16:
+        onnx_files["onnx-fp16"], details["fp16"] = _half_precision_graph(artifact, folder / "model.onnx", config)
+    return replace(artifact, onnx=onnx_files), details
+
+
+def _half_precision_graph(artifact: Artifact, source: Path, config: ExportOnnxConfig) -> tuple[Path, dict[str, Any]]:
+    """fp16 weights and activations, fp32 inputs/outputs; checked on CPU, meant for GPUs."""
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    from compress.onnx_tools import compare_with_torch
+
+    target = source.with_name("model_fp16.onnx")
+    onnx.save(convert_float_to_float16(onnx.load(str(source)), keep_io_types=True), str(target))
+    check = compare_with_torch(artifact, target, config.validation_examples)
+    if check["max_abs_diff"] > config.fp16_atol or check["label_agreement"] < 0.98:
+        raise CompressError(
+            f"fp16 ONNX graph drifts from PyTorch: max |logit diff| {check['max_abs_diff']:.2e} "
+            f"(allowed {config.fp16_atol:.0e}), label agreement {check['label_agreement']:.3f}"
+        )
+    return target, {"file": target.name, "validation": check, "note": "for GPU serving; CPU kernels for fp16 are slow"}

@@ -70,6 +70,9 @@ def render(report: dict[str, Any]) -> str:
     parts += ["![speedup against accuracy](pareto.png)", "", "## Passes", ""]
     for record in report["passes"]:
         parts.append(f"- **{record['name']}** ({record['seconds']:.1f} s): {_summary(record['details'])}")
+    training = training_table(report["passes"])
+    if training:
+        parts += ["", "## Training cost", "", training]
     parts += [
         "",
         "## Environment",
@@ -80,6 +83,28 @@ def render(report: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(parts)
+
+
+def training_table(passes: list[dict[str, Any]]) -> str:
+    """One row per training pass: time, throughput, memory, energy (with how it was measured)."""
+    rows = [p for p in passes if "training_cost" in p["details"]]
+    if not rows:
+        return ""
+    lines = [
+        "| pass | precision | processes | wall s | samples/s | peak MB | energy kWh | CO2 kg | trainable params | energy method |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for record in rows:
+        details, cost = record["details"], record["details"]["training_cost"]
+        energy = cost.get("energy", {})
+        lines.append(
+            f"| {record['name']} | {details['precision']['used']} | {details['processes']} | {cost['wall_seconds']:.0f} "
+            f"| {cost['samples_per_second'] or 0:.1f} | {_fmt(cost['peak_memory_mb'])} | {_fmt(energy.get('kwh', 'n/a'))} "
+            f"| {_fmt(energy.get('co2_kg', 'n/a'))} | {details.get('trainable_parameters', details.get('student_parameters', 'n/a')):,} "
+            f"| {energy.get('method', 'n/a')} |"
+        )
+    notes = [d["precision"]["note"] for d in (r["details"] for r in rows) if d["precision"].get("note")]
+    return "\n".join(lines + [f"\nNote: {n}" for n in notes])
 
 
 def _summary(details: dict[str, Any]) -> str:
