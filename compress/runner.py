@@ -53,9 +53,13 @@ def run_recipe(recipe: Recipe, options: RunOptions, log: Log = print) -> dict[st
     out = options.out.expanduser().resolve()
     check_destination(out, options.overwrite)
     source, loaded, data = _load_inputs(recipe, options, model_ref, data_ref, log)
-    checkpoints = _checkpoint_root(out, recipe, model_ref, data_ref, options.resume)
+    state = process_state()
+    checkpoints = out.parent / f".{out.name}.checkpoints"
+    if state.is_main_process:
+        _prepare_checkpoints(checkpoints, recipe, model_ref, data_ref, options.resume)
+    state.wait_for_everyone()
 
-    if not process_state().is_main_process:
+    if not state.is_main_process:
         with tempfile.TemporaryDirectory(prefix="compress-worker-") as scratch:
             artifact = Artifact(loaded.model, loaded.tokenizer, data, Path(scratch), recipe.data.max_length, recipe.seed,
                                 source=source, label_order=loaded.label_order, resume=options.resume)
@@ -134,9 +138,8 @@ def _run_passes(passes: list[Any], artifact: Artifact, checkpoints: Path, log: L
     return artifact
 
 
-def _checkpoint_root(out: Path, recipe: Recipe, model_ref: str, data_ref: str, resume: bool) -> Path:
+def _prepare_checkpoints(root: Path, recipe: Recipe, model_ref: str, data_ref: str, resume: bool) -> None:
     """Training state lives beside the output (not inside its temporary folder) so it survives a crash."""
-    root = out.parent / f".{out.name}.checkpoints"
     fingerprint = hashlib.sha256("\n".join([dump_recipe(recipe), model_ref, data_ref]).encode()).hexdigest()
     stamp = root / "fingerprint"
     if resume and stamp.is_file() and stamp.read_text() != fingerprint:
@@ -145,7 +148,6 @@ def _checkpoint_root(out: Path, recipe: Recipe, model_ref: str, data_ref: str, r
         shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True, exist_ok=True)
     stamp.write_text(fingerprint)
-    return root
 
 
 def _benchmark(recipe: Recipe, source: Any, loaded: Any, artifact: Artifact, log: Log) -> dict[str, Any]:

@@ -142,3 +142,24 @@ def test_data_parallel_two_processes_match_one(toy_data, tmp_path):
     difference = np.abs(np.array(one["selection_logits"]) - np.array(two["selection_logits"])).max()
     assert difference < 1e-2, difference
     assert one["selection_accuracy"] == two["selection_accuracy"]
+
+
+def test_compress_run_under_torchrun_trains_in_two_processes_and_writes_once(tiny_classifier_dir, toy_data, tmp_path):
+    import yaml
+
+    recipe = tmp_path / "ft.yaml"
+    recipe.write_text(yaml.safe_dump({
+        "name": "ft", "passes": [{"finetune": {"epochs": 1, "batch_size": 16, "track_energy": False}}],
+        "benchmark": {"enabled": False},
+    }))
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "compress", "run",
+         str(recipe), "--model", str(tiny_classifier_dir), "--data", str(toy_data), "--out", str(out)],
+        env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300, capture_output=True, text=True,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((out / "report.json").read_text())
+    assert report["passes"][0]["details"]["processes"] == 2
+    assert (out / "model" / "model.safetensors").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
