@@ -22,10 +22,12 @@ class Architecture:
     attention_output: str
     ffn_in: str
     ffn_out: str
+    self_attention: str | None = None  # module with num_attention_heads/all_head_size, where fold can shrink it
 
 
 _BERT_LIKE = dict(query="attention.self.query", key="attention.self.key", value="attention.self.value",
-                  attention_output="attention.output.dense", ffn_in="intermediate.dense", ffn_out="output.dense")
+                  attention_output="attention.output.dense", ffn_in="intermediate.dense", ffn_out="output.dense",
+                  self_attention="attention.self")
 
 ARCHITECTURES: dict[str, Architecture] = {
     "bert": Architecture("bert.encoder.layer", "num_hidden_layers", **_BERT_LIKE),

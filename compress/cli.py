@@ -85,7 +85,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from compress.passes import REGISTRY
 
         for spec in REGISTRY.values():
-            print(f"{spec.name:<14} {spec.stage.value:<7} {spec.summary}")
+            print(f"{spec.name:<17} {spec.stage.value:<7} {spec.summary}")
         return 0
 
     _quiet_libraries()

@@ -149,6 +149,13 @@ def load_classifier(
             f"{source.reference!r} is not a fine-tuned classifier (no labels in config.json); "
             "fine-tune it first: compress run recipes/finetune.yaml"
         )
+    if getattr(config, "compress_layout", None):  # heads and FFN widths differ per layer: compress's loader
+        from compress.pruning.fold import load_pruned
+
+        if order != existing:
+            raise CompressError(f"{source.reference!r} is a pruned classifier; its labels must match the data's")
+        model, tokenizer = load_pruned(source.location), AutoTokenizer.from_pretrained(source.location)
+        return LoadedModel(model, tokenizer, order, new_head=False)
     try:
         model = AutoModelForSequenceClassification.from_pretrained(
             source.location,

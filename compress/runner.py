@@ -184,8 +184,13 @@ def write_report(folder: Path, report: dict[str, Any]) -> None:
     from compress.report.markdown import render
     from compress.report.plot import pareto_plot
 
+    from compress.report.structure import pruning_record, structure_plot
+
     write_json(folder / "report.json", report)
     pareto_plot(report, folder / "pareto.png")
+    pruning = pruning_record(report.get("passes", []))
+    if pruning:
+        structure_plot(pruning, folder / "structure.png")
     (folder / "report.md").write_text(render(report), encoding="utf-8")
 
 

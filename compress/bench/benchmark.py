@@ -127,9 +127,9 @@ def _predictor(candidate: Candidate, threads: int) -> Predictor:
         return OnnxPredictor(candidate.name, Path(candidate.location), threads)
     model = candidate.model
     if model is None:
-        from transformers import AutoModelForSequenceClassification
+        from compress.pruning.fold import load_pruned
 
-        model = AutoModelForSequenceClassification.from_pretrained(candidate.location, dtype="auto")
+        model = load_pruned(candidate.location, dtype="auto")
     return TorchPredictor(candidate.name, model)
 
 

@@ -51,13 +51,14 @@ def _probe(kind: str, location: str, batch_file: str, threads: int) -> dict[str,
     inputs = dict(np.load(batch_file))
     if kind == "torch":
         import torch
-        from transformers import AutoModelForSequenceClassification
+        import transformers  # noqa: F401  (count the library in the floor, not in the model)
 
         from compress.predictors import TorchPredictor
+        from compress.pruning.fold import load_pruned
 
         torch.set_num_threads(threads)
         floor = _rss_mb()
-        predictor = TorchPredictor("probe", AutoModelForSequenceClassification.from_pretrained(location, dtype="auto"))
+        predictor = TorchPredictor("probe", load_pruned(location, dtype="auto"))
     else:
         import onnxruntime  # noqa: F401  (count the library in the floor, not in the model)
 

@@ -1,6 +1,15 @@
 """All passes. Importing this registers their configs; heavy code loads only when a pass runs."""
 
 from compress.passes.base import REGISTRY, PassConfig, PassSpec, Stage, register, spec_for
-from compress.passes import distill, export_onnx, finetune, precision, quantize  # noqa: F401  (registration)
+from compress.passes import (  # noqa: F401  (registration)
+    block_movement,
+    distill,
+    export_onnx,
+    finetune,
+    fold,
+    precision,
+    quantize,
+    structured_prune,
+)
 
 __all__ = ["REGISTRY", "PassConfig", "PassSpec", "Stage", "register", "spec_for"]

@@ -47,7 +47,7 @@ def distill(config: DistillConfig, artifact: Artifact) -> tuple[Artifact, dict[s
     from compress.architectures import encoder_layers
     from compress.training.distillation import DistillationHook
 
-    teacher, teacher_name = _load_teacher(config, artifact)
+    teacher, teacher_name = load_teacher(config.teacher, artifact)
     student = _make_student(artifact.model, config.student.layers) if config.student else artifact.model
     student_layers = len(encoder_layers(student))
     layer_map = list(config.layer_map or (config.student.layers if config.student else range(student_layers)))
@@ -61,7 +61,7 @@ def distill(config: DistillConfig, artifact: Artifact) -> tuple[Artifact, dict[s
     cached = None
     if not live:
         started = time.perf_counter()
-        cached = _teacher_logits(teacher, artifact)
+        cached = teacher_logits(teacher, artifact)
         details["teacher_cache_seconds"] = round(time.perf_counter() - started, 2)
     hook = DistillationHook(
         teacher if live else None, alpha=config.alpha, temperature=config.temperature, cached_logits=cached,
@@ -78,10 +78,11 @@ def distill(config: DistillConfig, artifact: Artifact) -> tuple[Artifact, dict[s
     return replace(artifact, model=student, model_changed=True), details
 
 
-def _load_teacher(config: DistillConfig, artifact: Artifact) -> tuple[Any, str]:
+def load_teacher(reference: str | None, artifact: Artifact) -> tuple[Any, str]:
+    """The frozen teacher: `reference`, or the recipe's input model; its labels must match the student's."""
     from compress.models import load_classifier, resolve_model
 
-    source = resolve_model(config.teacher) if config.teacher else artifact.source
+    source = resolve_model(reference) if reference else artifact.source
     if source is None:
         raise CompressError("distill: no teacher (name one with 'teacher:')")
     loaded = load_classifier(source, artifact.label_order, allow_new_head=False)
@@ -113,7 +114,8 @@ def _make_student(model: Any, layers: tuple[int, ...]) -> Any:
     return student
 
 
-def _teacher_logits(teacher: Any, artifact: Artifact) -> np.ndarray:
+def teacher_logits(teacher: Any, artifact: Artifact) -> np.ndarray:
+    """The teacher's logits on every training example, in order (exact: it is frozen, in eval mode)."""
     from compress.batching import encode
     from compress.predictors import TorchPredictor, predict_logits
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from compress.report.structure import pruning_record, pruning_section
+
 
 def _ci(metric: dict[str, float]) -> str:
     value = f"{100 * metric['value']:.1f}"
@@ -70,6 +72,9 @@ def render(report: dict[str, Any]) -> str:
     parts += ["![speedup against accuracy](pareto.png)", "", "## Passes", ""]
     for record in report["passes"]:
         parts.append(f"- **{record['name']}** ({record['seconds']:.1f} s): {_summary(record['details'])}")
+    pruning = pruning_record(report["passes"])
+    if pruning:
+        parts += ["", "## Pruning", "", pruning_section(pruning)]
     training = training_table(report["passes"])
     if training:
         parts += ["", "## Training cost", "", training]
@@ -100,7 +105,7 @@ def training_table(passes: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {record['name']} | {details['precision']['used']} | {details['processes']} | {cost['wall_seconds']:.0f} "
             f"| {cost['samples_per_second'] or 0:.1f} | {_fmt(cost['peak_memory_mb'])} | {_fmt(energy.get('kwh', 'n/a'))} "
-            f"| {_fmt(energy.get('co2_kg', 'n/a'))} | {details.get('trainable_parameters', details.get('student_parameters', 'n/a')):,} "
+            f"| {_fmt(energy.get('co2_kg', 'n/a'))} | {_count(details.get('trainable_parameters', details.get('student_parameters')))} "
             f"| {energy.get('method', 'n/a')} |"
         )
     notes = [d["precision"]["note"] for d in (r["details"] for r in rows) if d["precision"].get("note")]
@@ -118,6 +123,10 @@ def _summary(details: dict[str, Any]) -> str:
         else:
             shown.append(f"{key}={_fmt(value)}")
     return "; ".join(shown)
+
+
+def _count(value: int | None) -> str:
+    return "n/a" if value is None else f"{value:,}"
 
 
 def _fmt(value: Any) -> str:

@@ -66,7 +66,11 @@ class TrainHook:
         return loss
 
     def after_step(self, step: int, total_steps: int) -> None:
-        """Called after each optimizer step (schedules live here)."""
+        """Called after each optimizer step (schedules live here), and once on resuming."""
+
+    def checkpoint_eligible(self) -> bool:
+        """Whether the model as it is now may be kept as the best epoch (e.g. a schedule has finished)."""
+        return True
 
 
 @dataclass
@@ -116,6 +120,8 @@ def train(
         position, progress, best_state = checkpoints.load(model, optimizer, schedule, scaler)
         result.best_epoch, result.best_accuracy, result.epochs = progress["best_epoch"], progress["best_accuracy"], progress["epochs"]
         stale, result.resumed_at_step = progress["stale"], position.step
+        for hook in hooks:  # bring schedules to where the run stopped
+            hook.after_step(position.step, total_steps)
         log(f"resuming at epoch {position.epoch + 1}, step {position.step}")
     meter = CostMeter(device, settings.track_energy and state.is_main_process and not position.finished, settings.country_iso_code)
     forward_kwargs = {k: v for hook in hooks for k, v in hook.forward_kwargs().items()}
@@ -171,11 +177,12 @@ def train(
         # each process logged its share-weighted loss; their mean across processes is the global batch mean
         mean_loss = _sum_across_processes(float(np.mean(losses)) if losses else 0.0, device, world) / world
         result.epochs.append({"epoch": epoch + 1, "train_loss": mean_loss, "selection_accuracy": accuracy})
-        if accuracy > result.best_accuracy:
+        eligible = all(hook.checkpoint_eligible() for hook in hooks)
+        if eligible and accuracy > result.best_accuracy:
             result.best_epoch, result.best_accuracy = epoch + 1, accuracy
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             stale = 0
-        else:
+        elif eligible:
             stale += 1
         position.epoch, position.batches_done = epoch + 1, 0
         stop = settings.early_stopping_patience is not None and stale >= settings.early_stopping_patience

@@ -1,0 +1,33 @@
+"""`fold`: physically remove heads and FFN neurons that a pruning pass left idle (exactly)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from compress.artifact import Artifact
+from compress.passes.base import PassConfig, Stage, register
+
+
+class FoldConfig(PassConfig):
+    pass
+
+
+@register("fold", FoldConfig, Stage.TORCH, "remove idle heads and FFN neurons; the model gets smaller")
+def fold_pass(config: FoldConfig, artifact: Artifact) -> tuple[Artifact, dict[str, Any]]:
+    from compress.pruning.flops import encoder_cost
+    from compress.pruning.fold import fold, layout
+
+    before = encoder_cost(artifact.model)
+    layout_before = layout(artifact.model)
+    parameters_before = sum(p.numel() for p in artifact.model.parameters())
+    removed = fold(artifact.model)
+    after = encoder_cost(artifact.model)
+    return replace(artifact, model_changed=True), {
+        "removed": removed,
+        "layout_before": layout_before,
+        "layout": layout(artifact.model),
+        "encoder_linear_parameters": [before["linear_parameters"], after["linear_parameters"]],
+        "encoder_flops_reduction": round(1 - after["flops"] / before["flops"], 4),
+        "parameter_reduction": round(1 - sum(p.numel() for p in artifact.model.parameters()) / parameters_before, 4),
+    }

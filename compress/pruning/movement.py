@@ -1,0 +1,102 @@
+"""Block movement pruning as a training hook (Lagunas et al. 2021, "Block Pruning For Faster Transformers").
+
+Structures ("hybrid"): attention Q/K/V/O weights in blocks (default 32x32); feed-forward
+neurons whole, one score per neuron shared by its row in the first projection (and bias)
+and its column in the second. Sparsity is the fraction of these prunable encoder weights
+that are masked; embeddings, LayerNorms and the classifier are never pruned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn.utils import parametrize
+
+from compress.architectures import architecture, encoder_layers
+from compress.errors import CompressError
+from compress.pruning.masks import BlockMasked, ScoreMask
+from compress.pruning.schedule import cubic, reached_final
+from compress.training.loop import TrainHook
+
+HARD_INITIAL_SCORE = 0.0
+SOFT_INITIAL_SCORE = 10.0  # sigmoid(10) ~ 1: every block starts kept
+
+
+@dataclass(frozen=True)
+class MovementSettings:
+    method: str = "hard"  # hard: top-k to a target sparsity; soft: sigmoid threshold + L1 penalty
+    sparsity: float = 0.25  # hard: final fraction of prunable weights removed
+    block: tuple[int, int] = (32, 32)
+    warmup_ratio: float = 0.1
+    cooldown_ratio: float = 0.2
+    scores_learning_rate: float = 1e-2
+    final_threshold: float = 0.1  # soft
+    regularization: float = 10.0  # soft: lambda at the final threshold
+
+
+class MovementHook(TrainHook):
+    def __init__(self, model: torch.nn.Module, settings: MovementSettings) -> None:
+        self.settings = settings
+        self.masks: list[tuple[ScoreMask, int]] = []  # (mask, prunable weights it governs)
+        arch = architecture(model.config.model_type)
+        initial = SOFT_INITIAL_SCORE if settings.method == "soft" else HARD_INITIAL_SCORE
+        for layer in encoder_layers(model):
+            for name in (arch.query, arch.key, arch.value, arch.attention_output):
+                linear = layer.get_submodule(name)
+                rows, cols = linear.weight.shape
+                if rows % settings.block[0] or cols % settings.block[1]:
+                    raise CompressError(f"block_movement: block {settings.block} does not tile {name} ({rows}x{cols})")
+                mask = ScoreMask((rows // settings.block[0], cols // settings.block[1]), settings.method, initial)
+                parametrize.register_parametrization(linear, "weight", BlockMasked(mask, settings.block))
+                self.masks.append((mask, rows * cols))
+            ffn_in, ffn_out = layer.get_submodule(arch.ffn_in), layer.get_submodule(arch.ffn_out)
+            neurons, hidden = ffn_in.weight.shape
+            mask = ScoreMask((neurons, 1), settings.method, initial)
+            parametrize.register_parametrization(ffn_in, "weight", BlockMasked(mask, (1, hidden)))
+            if ffn_in.bias is not None:
+                parametrize.register_parametrization(ffn_in, "bias", BlockMasked(mask, (1, 1)))
+            parametrize.register_parametrization(ffn_out, "weight", BlockMasked(mask, (hidden, 1), transpose=True))
+            self.masks.append((mask, 2 * neurons * hidden))
+        self.final = False
+
+    # --- hook interface -------------------------------------------------------------------
+    def param_groups(self, model: torch.nn.Module) -> list[dict[str, Any]]:
+        scores = [mask.scores for mask, _ in self.masks]
+        return [{"params": scores, "lr": self.settings.scores_learning_rate, "weight_decay": 0.0}]
+
+    def loss(self, rows: np.ndarray, inputs: dict[str, torch.Tensor], outputs: Any, loss: torch.Tensor) -> torch.Tensor:
+        if self.settings.method != "soft" or not self.settings.regularization:
+            return loss
+        current = self.masks[0][0].threshold / self.settings.final_threshold  # lambda grows with the threshold
+        penalty = torch.stack([torch.sigmoid(mask.scores).mean() for mask, _ in self.masks]).mean()
+        return loss + self.settings.regularization * current * penalty
+
+    def after_step(self, step: int, total_steps: int) -> None:
+        warmup = int(total_steps * self.settings.warmup_ratio)
+        cooldown = int(total_steps * self.settings.cooldown_ratio)
+        for mask, _ in self.masks:
+            if self.settings.method == "soft":
+                mask.threshold = cubic(step, total_steps, warmup, cooldown, 0.0, self.settings.final_threshold)
+            else:
+                mask.keep = cubic(step, total_steps, warmup, cooldown, 1.0, 1.0 - self.settings.sparsity)
+        self.final = reached_final(step, total_steps, cooldown)
+
+    def checkpoint_eligible(self) -> bool:
+        """Only epochs at the final sparsity may be kept as 'best': earlier ones are denser."""
+        return self.final
+
+    # --- results ----------------------------------------------------------------------------
+    def sparsity(self) -> float:
+        """Fraction of prunable encoder weights currently masked."""
+        total = sum(size for _, size in self.masks)
+        return 1.0 - sum(mask.density() * size for mask, size in self.masks) / total
+
+    def bake(self, model: torch.nn.Module) -> None:
+        """Multiply the masks into the weights and drop the parametrizations: a plain model with zeros."""
+        for module in list(model.modules()):
+            if parametrize.is_parametrized(module):
+                for name in list(module.parametrizations.keys()):
+                    parametrize.remove_parametrizations(module, name, leave_parametrized=True)

@@ -1,0 +1,161 @@
+"""Block movement pruning: masks, schedule, and fold checked against the masked model."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from compress.architectures import encoder_layers
+from compress.pruning.fold import fold, layout, load_pruned
+from compress.pruning.masks import ScoreMask
+from compress.pruning.movement import MovementHook, MovementSettings
+from compress.pruning.schedule import cubic
+
+from conftest import tiny_model
+
+BLOCK = (8, 8)  # tiny models: hidden 32, 4 heads of 8
+
+
+def logits(model, ids):
+    with torch.no_grad():
+        return model.eval()(input_ids=ids, attention_mask=torch.ones_like(ids)).logits
+
+
+def test_cubic_schedule_holds_then_moves_then_holds():
+    values = [cubic(s, 100, 10, 20, 1.0, 0.25) for s in range(101)]
+    assert values[0] == values[10] == 1.0 and values[80] == values[100] == pytest.approx(0.25)
+    assert all(a >= b for a, b in zip(values, values[1:]))
+    assert values[20] - values[30] > values[60] - values[70]  # fast first, slow at the end
+
+
+def test_hard_mask_keeps_the_top_fraction_and_passes_gradients_to_scores():
+    mask = ScoreMask((4, 4), "hard", 0.0)
+    with torch.no_grad():
+        mask.scores.copy_(torch.arange(16.0).view(4, 4))
+    mask.keep = 0.25
+    binary = mask.binary()
+    assert binary.sum() == 4 and binary.flatten()[-4:].sum() == 4
+    (mask.forward_mask() * torch.full((4, 4), 2.0)).sum().backward()
+    assert torch.equal(mask.scores.grad, torch.full((4, 4), 2.0))  # straight through, for pruned blocks too
+
+
+def test_soft_mask_thresholds_sigmoid_scores():
+    mask = ScoreMask((2, 2), "soft", 0.0)
+    with torch.no_grad():
+        mask.scores.copy_(torch.tensor([[-3.0, 3.0], [0.5, -0.5]]))
+    mask.threshold = 0.5
+    assert mask.binary().tolist() == [[0.0, 1.0], [1.0, 0.0]]
+
+
+@pytest.mark.parametrize("arch", ["bert", "roberta"])
+def test_masked_training_sparsity_and_fold_give_the_same_logits(arch, tmp_path):
+    model = tiny_model(arch, ["a", "b", "c"])
+    hook = MovementHook(model, MovementSettings(sparsity=0.5, block=BLOCK))
+    generator = torch.Generator().manual_seed(0)
+    for mask, _ in hook.masks:
+        with torch.no_grad():
+            mask.scores.copy_(torch.randn(mask.scores.shape, generator=generator))
+    hook.after_step(100, 100)  # end of schedule: final sparsity
+    assert hook.sparsity() == pytest.approx(0.5, abs=0.02)
+    # make whole structures idle: layer 0 head 1 (output columns) and head 2 (value rows), ten neurons
+    layer = encoder_layers(model)[0]
+    ids = torch.randint(5, 60, (3, 9))
+    hook.bake(model)
+    with torch.no_grad():
+        layer.attention.output.dense.weight[:, 8:16] = 0
+        layer.attention.self.value.weight[16:24] = 0
+        layer.intermediate.dense.weight[:10] = 0
+    masked = logits(model, ids)
+
+    removed = fold(model)
+    assert removed["heads"][0] >= 2 and removed["neurons"][0] >= 10
+    assert layout(model)["intermediate"][0] < 64
+    assert torch.allclose(logits(model, ids), masked, atol=1e-5)
+
+    model.save_pretrained(tmp_path / "folded")
+    reloaded = load_pruned(tmp_path / "folded")
+    assert layout(reloaded) == model.config.compress_layout
+    assert torch.allclose(logits(reloaded, ids), masked, atol=1e-5)
+
+
+def test_fold_of_an_unpruned_model_changes_nothing():
+    model = tiny_model("bert", ["a", "b"])
+    ids = torch.randint(5, 60, (2, 6))
+    before = logits(model, ids)
+    removed = fold(model)
+    assert removed == {"heads": [0, 0], "neurons": [0, 0]}
+    assert torch.allclose(logits(model, ids), before)
+
+
+def test_movement_scores_train_and_masks_follow_the_schedule(toy_data, tmp_path):
+    from compress.batching import encode
+    from compress.data import load_task_data
+    from compress.training.loop import TrainSettings, train
+
+    from conftest import tiny_tokenizer
+
+    data = load_task_data(str(toy_data))
+    tokenizer = tiny_tokenizer(tmp_path / "v")
+    model = tiny_model("bert", list(data.label_map.names), vocab_size=len(tokenizer))
+    hook = MovementHook(model, MovementSettings(sparsity=0.5, block=BLOCK, warmup_ratio=0.1, cooldown_ratio=0.3))
+    splits = [(encode(tokenizer, s.texts, 32), s.labels) for s in (data.train, data.selection)]
+    result = train(model, *splits, TrainSettings(epochs=4, batch_size=16, learning_rate=1e-3, progress=False,
+                                                 track_energy=False), [hook])
+    assert hook.sparsity() == pytest.approx(0.5, abs=0.02)
+    # 6 steps an epoch, 24 in all, cool-down from step 17: epochs 1-2 are denser and may not be chosen
+    assert result.best_epoch in (3, 4)
+    assert any(mask.scores.abs().sum() > 0 for mask, _ in hook.masks)
+
+
+def test_prune_kd_int8_recipe_end_to_end(tiny_classifier_dir, toy_data, tmp_path):
+    import json
+
+    from compress.cli import main
+    from conftest import FAST_BENCH, REPO
+
+    out = tmp_path / "out"
+    overrides = ["passes.0.block_movement.block=[8, 8]", "passes.0.block_movement.epochs=3",
+                 "passes.0.block_movement.sparsity=0.5", "passes.0.block_movement.track_energy=false",
+                 "passes.2.distill.epochs=1", "passes.2.distill.track_energy=false",
+                 "passes.4.quantize.min_agreement=0", *FAST_BENCH]
+    argv = ["run", str(REPO / "recipes" / "prune25-kd-int8.yaml"), "--model", str(tiny_classifier_dir),
+            "--data", str(toy_data), "--out", str(out)]
+    assert main(argv + [a for item in overrides for a in ("--set", item)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    movement, folded = report["passes"][0]["details"], report["passes"][1]["details"]
+    assert movement["masked_fraction"] == pytest.approx(0.5, abs=0.02)
+    assert folded["encoder_linear_parameters"][1] < folded["encoder_linear_parameters"][0]
+    assert [c["name"] for c in report["benchmark"]["candidates"]] == ["pytorch fp32", "onnx-fp32", "onnx-int8-dynamic"]
+    assert (out / "structure.png").is_file()
+    reloaded = load_pruned(out / "model")
+    assert layout(reloaded) == folded["layout"]
+    assert "## Pruning" in (out / "report.md").read_text()
+
+
+@pytest.mark.parametrize("importance", ["magnitude", "taylor"])
+def test_structured_prune_removes_the_asked_share_and_folds(make_artifact_for_pruning, importance):
+    from compress.passes.structured_prune import StructuredPruneConfig, structured_prune
+
+    artifact = make_artifact_for_pruning()
+    result, details = structured_prune(StructuredPruneConfig(heads=0.5, neurons=0.25, importance=importance), artifact)
+    assert sum(details["layout"]["heads"]) == 4  # of 8 heads in two layers
+    assert sum(details["layout"]["intermediate"]) == 128 - 32
+    assert details["encoder_flops_reduction"] > 0
+    ids = torch.randint(5, 40, (2, 7))
+    assert torch.isfinite(logits(result.model, ids)).all()
+
+
+@pytest.fixture
+def make_artifact_for_pruning(tmp_path, toy_data):
+    from compress.artifact import Artifact
+    from compress.data import load_task_data
+
+    from conftest import tiny_tokenizer
+
+    def make():
+        data = load_task_data(str(toy_data))
+        tokenizer = tiny_tokenizer(tmp_path / "v")
+        model = tiny_model("bert", list(data.label_map.names), vocab_size=len(tokenizer))
+        return Artifact(model, tokenizer, data, tmp_path, 32, 0)
+
+    return make
