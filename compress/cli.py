@@ -115,10 +115,22 @@ def _log(message: str) -> None:
     logging.getLogger("compress").info(message)
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (it may be replaced after set-up, e.g. by pytest)."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def _setup_logging() -> None:
     logger = logging.getLogger("compress")
     if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _CurrentStderr()
         handler.setFormatter(logging.Formatter("[compress] %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)

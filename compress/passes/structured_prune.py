@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Literal
 
-import torch
 from pydantic import Field
 
 from compress.artifact import Artifact
@@ -29,6 +28,8 @@ class StructuredPruneConfig(PassConfig):
 
 @register("structured_prune", StructuredPruneConfig, Stage.TORCH, "one-shot head/neuron removal by importance, then fold")
 def structured_prune(config: StructuredPruneConfig, artifact: Artifact) -> tuple[Artifact, dict[str, Any]]:
+    import torch
+
     from compress.architectures import architecture, encoder_layers
     from compress.pruning.flops import encoder_cost
     from compress.pruning.fold import fold, layout
@@ -73,13 +74,13 @@ def structured_prune(config: StructuredPruneConfig, artifact: Artifact) -> tuple
     }
 
 
-def _importance(weight: torch.Tensor, kind: str) -> float:
+def _importance(weight: Any, kind: str) -> float:
     if kind == "magnitude":
         return float(weight.detach().norm())
     return float((weight.detach() * weight.grad).sum().abs()) if weight.grad is not None else 0.0
 
 
-def _neuron_importance(ffn_in: torch.nn.Linear, ffn_out: torch.nn.Linear, kind: str) -> torch.Tensor:
+def _neuron_importance(ffn_in: Any, ffn_out: Any, kind: str) -> Any:
     if kind == "magnitude":
         return ffn_in.weight.detach().norm(dim=1) * ffn_out.weight.detach().norm(dim=0)
     return (ffn_out.weight.detach() * ffn_out.weight.grad).sum(dim=0).abs()
@@ -87,6 +88,8 @@ def _neuron_importance(ffn_in: torch.nn.Linear, ffn_out: torch.nn.Linear, kind: 
 
 def _accumulate_gradients(model: Any, artifact: Artifact, config: StructuredPruneConfig) -> None:
     """Task-loss gradients over a few training batches, for first-order (Taylor) importance."""
+    import torch
+
     from compress.batching import batches, encode
 
     encoded = encode(artifact.tokenizer, artifact.data.train.texts, artifact.max_length)
