@@ -122,6 +122,17 @@ def test_resume_after_interruption_reaches_the_same_weights(toy_data, tmp_path, 
     assert_same_weights(uninterrupted, weights(model), atol=1e-5)
 
 
+def torchrun(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Two local processes under torchrun. One retry: a start-up failure of the local rendezvous
+    was seen once in a full-suite run and could not be reproduced; the training itself is deterministic."""
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", *args]
+    done = subprocess.run(command, env=env, timeout=300, capture_output=True, text=True)
+    if done.returncode != 0:
+        print(done.stderr[-3000:], file=sys.stderr)
+        done = subprocess.run(command, env=env, timeout=300, capture_output=True, text=True)
+    return done
+
+
 def test_data_parallel_two_processes_match_one(toy_data, tmp_path):
     """torchrun with 2 CPU processes (gloo) and the same global batch gives the same losses as 1 process."""
     worker = REPO / "tests" / "ddp_worker.py"
@@ -129,11 +140,8 @@ def test_data_parallel_two_processes_match_one(toy_data, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO / "tests")}
     subprocess.run([sys.executable, str(worker), str(toy_data), str(single)], check=True, env=env, timeout=300)
     double = tmp_path / "double.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(worker), str(toy_data), str(double)],
-        env=env, timeout=300, capture_output=True, text=True,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = torchrun([str(worker), str(toy_data), str(double)], env)
+    assert done.returncode == 0, done.stderr[-3000:]
     one, two = json.loads(single.read_text()), json.loads(double.read_text())
     assert two["processes"] == 2 and one["processes"] == 1
     assert np.allclose(one["losses"], two["losses"], rtol=1e-4), (one["losses"], two["losses"])
@@ -153,12 +161,9 @@ def test_compress_run_under_torchrun_trains_in_two_processes_and_writes_once(tin
         "benchmark": {"enabled": False},
     }))
     out = tmp_path / "out"
-    done = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "compress", "run",
-         str(recipe), "--model", str(tiny_classifier_dir), "--data", str(toy_data), "--out", str(out)],
-        env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300, capture_output=True, text=True,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = torchrun(["-m", "compress", "run", str(recipe), "--model", str(tiny_classifier_dir), "--data", str(toy_data),
+                     "--out", str(out), "--overwrite"], {**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads((out / "report.json").read_text())
     assert report["passes"][0]["details"]["processes"] == 2
     assert (out / "model" / "model.safetensors").is_file()
