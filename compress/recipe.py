@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError
 
-from compress.errors import CompressError
+from compress.errors import CompressError, first_line
 from compress.passes import REGISTRY, PassConfig, Stage, spec_for
 
 
@@ -74,7 +74,7 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     except UnicodeDecodeError as exc:
         raise CompressError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except yaml.YAMLError as exc:
-        raise CompressError(f"{path}: invalid YAML: {str(exc).splitlines()[0]}") from None
+        raise CompressError(f"{path}: invalid YAML: {first_line(exc)}") from None
     if not isinstance(raw, dict):
         raise CompressError(f"{path}: a recipe is a mapping with at least 'name' and 'passes'")
     for item in overrides or []:

@@ -14,6 +14,8 @@ from typing import Any
 
 import torch
 
+from compress.errors import first_line
+
 RAPL = Path("/sys/class/powercap/intel-rapl")
 
 
@@ -46,7 +48,7 @@ class CostMeter:
                 )
                 self.tracker.start()
             except Exception as exc:  # energy is a nice-to-have; never fail training over it
-                self.tracker, self.energy_error = None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                self.tracker, self.energy_error = None, first_line(exc)
         self.started = time.perf_counter()
 
     def finish(self, samples: int) -> dict[str, Any]:
@@ -69,7 +71,7 @@ class CostMeter:
             emissions = self.tracker.stop()
             data = self.tracker.final_emissions_data
         except Exception as exc:
-            return {"method": "unavailable", "error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}
+            return {"method": "unavailable", "error": first_line(exc)}
         counter = RAPL.exists() or self.device.type == "cuda"
         return {
             "kwh": data.energy_consumed,

@@ -134,7 +134,7 @@ def train(
             checkpoints.save(model, optimizer, schedule, scaler, position, progress, best_state)
         state.wait_for_everyone()
 
-    for epoch in range(position.epoch, settings.epochs if not position.finished else position.epoch):
+    for epoch in range(position.epoch, position.epoch if position.finished else settings.epochs):  # none left if finished
         model.train()
         order = np.random.default_rng(settings.seed + epoch).permutation(len(encoded))
         bar = tqdm(total=len(encoded), initial=min(len(encoded), position.batches_done * settings.batch_size),
