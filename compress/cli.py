@@ -11,10 +11,12 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from compress import __version__
 from compress.errors import CompressError
 
+EXIT_REGRESSION = 1  # compress regress: a threshold was missed
 EXIT_USER_ERROR = 2
 
 
@@ -46,6 +48,24 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--eval-limit", type=int)
     bench.add_argument("--max-length", type=int, default=128)
     bench.add_argument("--no-memory", action="store_true", help="skip the peak-memory probes")
+
+    regress = commands.add_parser(
+        "regress", help="CI gate: fail (exit 1) when a candidate is slower or less accurate than a baseline",
+        description="Measure baseline and candidate in this process (interleaved rounds) and compare ratios to thresholds. "
+                    "A model is a model folder, an .onnx file, or a compress run folder (its final output; RUN:OUTPUT for another).")
+    regress.add_argument("candidate")
+    regress.add_argument("--baseline", required=True)
+    regress.add_argument("--data", required=True, help="labelled data; its held-out split is measured")
+    regress.add_argument("--thresholds", type=Path, help="YAML: min_speedup, min_throughput_speedup, max_accuracy_drop")
+    regress.add_argument("--min-speedup", type=float, help="batch-1 p50 baseline/candidate must reach this (0.8: at most 25%% slower)")
+    regress.add_argument("--min-throughput-speedup", type=float)
+    regress.add_argument("--max-accuracy-drop", type=float, help="accuracy points the candidate may lose")
+    regress.add_argument("--rounds", type=int, default=7)
+    regress.add_argument("--min-seconds", type=float, default=6.0, help="measured time per model, all rounds together")
+    regress.add_argument("--threads", type=int)
+    regress.add_argument("--eval-limit", type=int)
+    regress.add_argument("--max-length", type=int, default=128)
+    regress.add_argument("--json", type=Path, help="write github-action-benchmark customSmallerIsBetter JSON here")
 
     commands.add_parser("passes", help="list the available passes")
     return parser
@@ -89,6 +109,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
 
     _quiet_libraries()
+    if args.command == "regress":
+        return _regress(args)
     from compress.runner import RunOptions, bench_models, run_recipe
 
     if args.command == "run":
@@ -97,18 +119,39 @@ def _dispatch(args: argparse.Namespace) -> int:
                              args.trust_remote_code, args.resume)
         run_recipe(recipe, options, log=_log)
         return 0
-    from pydantic import ValidationError
-
     from compress.recipe import BenchmarkConfig
 
-    try:
-        settings = BenchmarkConfig(threads=args.threads, batch_size=args.batch_size, rounds=args.rounds,
-                                   min_seconds=args.min_seconds, eval_limit=args.eval_limit, memory=not args.no_memory)
-    except ValidationError as exc:
-        raise CompressError("; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in exc.errors())) from None
+    settings = _from_flags(BenchmarkConfig, threads=args.threads, batch_size=args.batch_size, rounds=args.rounds,
+                           min_seconds=args.min_seconds, eval_limit=args.eval_limit, memory=not args.no_memory)
     options = RunOptions(None, args.data, args.out, args.overwrite, args.text_column, args.label_column)
     bench_models(args.baseline, args.candidates, options, settings, args.max_length, log=_log)
     return 0
+
+
+def _regress(args: argparse.Namespace) -> int:
+    from compress.regress import GateSettings, load_thresholds, run_gate, table, write_benchmark_json
+
+    thresholds = load_thresholds(args.thresholds, {
+        "min_speedup": args.min_speedup, "min_throughput_speedup": args.min_throughput_speedup,
+        "max_accuracy_drop": args.max_accuracy_drop,
+    })
+    settings = _from_flags(GateSettings, rounds=args.rounds, min_seconds=args.min_seconds, threads=args.threads,
+                           eval_limit=args.eval_limit)
+    verdict = run_gate(args.baseline, args.candidate, args.data, thresholds, settings, args.max_length, log=_log)
+    print(table(verdict))
+    if args.json:
+        write_benchmark_json(args.json, verdict)
+    return 0 if verdict.passed else EXIT_REGRESSION
+
+
+def _from_flags(model: Any, **values: Any) -> Any:
+    """Build a settings model from command-line flags; a bad value is reported under its flag's name."""
+    from pydantic import ValidationError
+
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        raise CompressError("; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in exc.errors())) from None
 
 
 def _log(message: str) -> None:

@@ -35,9 +35,10 @@ class TorchPredictor:
 
     def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
         torch = self._torch
-        feed = {k: torch.from_numpy(v) for k, v in inputs.items() if k in self._accepts}
+        device = next(self.model.parameters()).device
+        feed = {k: torch.from_numpy(v).to(device) for k, v in inputs.items() if k in self._accepts}
         with torch.inference_mode():
-            return self.model(**feed).logits.float().numpy()
+            return self.model(**feed).logits.float().cpu().numpy()
 
 
 class OnnxPredictor:

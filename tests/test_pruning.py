@@ -47,6 +47,29 @@ def test_soft_mask_thresholds_sigmoid_scores():
     assert mask.binary().tolist() == [[0.0, 1.0], [1.0, 0.0]]
 
 
+@pytest.mark.parametrize("ranking", ["global", "per_matrix"])
+def test_hard_ranking_meets_the_sparsity_globally_or_per_matrix(ranking):
+    """Attention scores are low, FFN scores high, one query head high: a global cutoff takes the
+    whole 30% from attention and keeps that head; a per-matrix top-k thins every matrix alike."""
+    model = tiny_model("bert", ["a", "b", "c"])
+    hook = MovementHook(model, MovementSettings(sparsity=0.3, block=BLOCK, ranking=ranking))
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for mask, _ in hook.masks:
+            low = mask.scores.shape[1] != 1  # attention grids are (4, 4); FFN grids are (64, 1)
+            mask.scores.copy_(torch.randn(mask.scores.shape) - (5.0 if low else 0.0))
+        hook.masks[0][0].scores[1] += 20.0  # layer 0, query rows of head 1
+    hook.after_step(100, 100)
+    assert hook.sparsity() == pytest.approx(0.3, abs=0.02)
+    attention = [mask.density() for mask, _ in hook.masks if mask.scores.shape[1] != 1]
+    ffn = [mask.density() for mask, _ in hook.masks if mask.scores.shape[1] == 1]
+    if ranking == "global":  # attention and FFN hold 8192 prunable weights each: 60% of attention goes
+        assert ffn == [1.0, 1.0] and sum(attention) / len(attention) == pytest.approx(0.4, abs=0.04)
+        assert hook.masks[0][0].binary()[1].sum() == 4
+    else:
+        assert all(d == pytest.approx(0.7, abs=0.07) for d in attention + ffn)
+
+
 @pytest.mark.parametrize("arch", ["bert", "roberta"])
 def test_masked_training_sparsity_and_fold_give_the_same_logits(arch, tmp_path):
     model = tiny_model(arch, ["a", "b", "c"])

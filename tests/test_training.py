@@ -72,6 +72,7 @@ def test_early_stopping_stops_when_selection_accuracy_stalls(toy_data, tmp_path)
     assert len(result.epochs) == 3 and result.best_epoch == 1
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CPU behaviour; test_cuda.py covers the GPU")
 def test_bf16_trains_on_cpu_and_fp16_falls_back_to_fp32(toy_data, tmp_path):
     model, (train_split, selection) = setup_problem(toy_data, tmp_path / "v")
     bf16 = train(model, train_split, selection, TrainSettings(epochs=1, batch_size=16, precision="bf16", **QUIET))

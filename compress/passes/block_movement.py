@@ -22,6 +22,8 @@ from compress.passes.training_options import TrainingOptions, run_training
 class BlockMovementConfig(TrainingOptions):
     method: Literal["hard", "soft"] = Field("hard", description="hard: top-k to `sparsity`; soft: threshold + L1")
     sparsity: float = Field(0.25, ge=0, lt=1, description="hard: fraction of prunable encoder weights removed")
+    ranking: Literal["global", "per_matrix"] = Field(
+        "global", description="hard: one cutoff across all matrices (heads can empty) or a top-k within each")
     block: tuple[int, int] = (32, 32)
     warmup_ratio_pruning: float = Field(0.1, ge=0, lt=1, description="share of steps before masks start to move")
     cooldown_ratio: float = Field(0.2, ge=0, lt=1, description="share of steps at the final sparsity")
@@ -45,7 +47,7 @@ def block_movement(config: BlockMovementConfig, artifact: Artifact) -> tuple[Art
     cached = teacher_logits(teacher, artifact)
     cache_seconds = time.perf_counter() - started
     settings = MovementSettings(
-        method=config.method, sparsity=config.sparsity, block=config.block, warmup_ratio=config.warmup_ratio_pruning,
+        method=config.method, sparsity=config.sparsity, ranking=config.ranking, block=config.block, warmup_ratio=config.warmup_ratio_pruning,
         cooldown_ratio=config.cooldown_ratio, scores_learning_rate=config.scores_learning_rate,
         final_threshold=config.final_threshold, regularization=config.regularization,
     )

@@ -5,7 +5,8 @@ W * mask(scores) without touching the layer's code. The forward pass uses the bi
 the straight-through estimator hands the mask's gradient to the scores unchanged, so a
 block's score accumulates -W * dL/dW over its entries: its movement (Sanh et al. 2020).
 
-- hard: keep the top `keep` fraction of blocks by score (the schedule moves `keep`);
+- hard: keep the top `keep` fraction of blocks by score (the schedule moves `keep`), or, with
+  a global ranking, every block scoring at least a `cutoff` shared by all matrices;
 - soft: keep blocks with sigmoid(score) > `threshold` (the schedule moves the threshold, and an
   L1 penalty on sigmoid(scores) pushes scores down, so sparsity is learned, not set).
 """
@@ -35,12 +36,15 @@ class ScoreMask(torch.nn.Module):
         self.scores = torch.nn.Parameter(torch.full(grid, float(initial_score)))
         self.method = method
         self.keep = 1.0  # hard: fraction of blocks kept
+        self.cutoff: float | None = None  # hard, global ranking: keep blocks scoring at least this
         self.threshold = 0.0  # soft: sigmoid(score) must exceed this
 
     def binary(self) -> torch.Tensor:
         scores = self.scores.detach()
         if self.method == "soft":
             return (torch.sigmoid(scores) > self.threshold).to(scores.dtype)
+        if self.cutoff is not None:
+            return (scores >= self.cutoff).to(scores.dtype)
         count = scores.numel()
         keep = max(1, min(count, round(self.keep * count)))
         mask = torch.zeros(count, dtype=scores.dtype, device=scores.device)

@@ -22,13 +22,14 @@ from compress.pruning.schedule import cubic, reached_final
 from compress.training.loop import TrainHook
 
 HARD_INITIAL_SCORE = 0.0
-SOFT_INITIAL_SCORE = 10.0  # sigmoid(10) ~ 1: every block starts kept
+SOFT_INITIAL_SCORE = 0.0  # sigmoid(0) = 0.5: every block starts above any threshold < 0.5
 
 
 @dataclass(frozen=True)
 class MovementSettings:
     method: str = "hard"  # hard: top-k to a target sparsity; soft: sigmoid threshold + L1 penalty
     sparsity: float = 0.25  # hard: final fraction of prunable weights removed
+    ranking: str = "global"  # hard: "global" (one cutoff for all matrices, heads can empty) or "per_matrix"
     block: tuple[int, int] = (32, 32)
     warmup_ratio: float = 0.1
     cooldown_ratio: float = 0.2
@@ -41,6 +42,7 @@ class MovementHook(TrainHook):
     def __init__(self, model: torch.nn.Module, settings: MovementSettings) -> None:
         self.settings = settings
         self.masks: list[tuple[ScoreMask, int]] = []  # (mask, prunable weights it governs)
+        self.unit_sizes: list[torch.Tensor] = []  # weights per score, laid out like each mask's scores
         arch = architecture(model.config.model_type)
         initial = SOFT_INITIAL_SCORE if settings.method == "soft" else HARD_INITIAL_SCORE
         for layer in encoder_layers(model):
@@ -52,6 +54,7 @@ class MovementHook(TrainHook):
                 mask = ScoreMask((rows // settings.block[0], cols // settings.block[1]), settings.method, initial)
                 parametrize.register_parametrization(linear, "weight", BlockMasked(mask, settings.block))
                 self.masks.append((mask, rows * cols))
+                self.unit_sizes.append(torch.full(mask.scores.shape, float(settings.block[0] * settings.block[1])))
             ffn_in, ffn_out = layer.get_submodule(arch.ffn_in), layer.get_submodule(arch.ffn_out)
             neurons, hidden = ffn_in.weight.shape
             mask = ScoreMask((neurons, 1), settings.method, initial)
@@ -60,6 +63,7 @@ class MovementHook(TrainHook):
                 parametrize.register_parametrization(ffn_in, "bias", BlockMasked(mask, (1, 1)))
             parametrize.register_parametrization(ffn_out, "weight", BlockMasked(mask, (hidden, 1), transpose=True))
             self.masks.append((mask, 2 * neurons * hidden))
+            self.unit_sizes.append(torch.full(mask.scores.shape, 2.0 * hidden))
         self.final = False
 
     # --- hook interface -------------------------------------------------------------------
@@ -82,7 +86,22 @@ class MovementHook(TrainHook):
                 mask.threshold = cubic(step, total_steps, warmup, cooldown, 0.0, self.settings.final_threshold)
             else:
                 mask.keep = cubic(step, total_steps, warmup, cooldown, 1.0, 1.0 - self.settings.sparsity)
+        if self.settings.method == "hard" and self.settings.ranking == "global":
+            self._set_global_cutoff(self.masks[0][0].keep)
         self.final = reached_final(step, total_steps, cooldown)
+
+    def _set_global_cutoff(self, keep: float) -> None:
+        """One score cutoff for every matrix, placed so the kept blocks and neurons hold a `keep`
+        share of the prunable weights. Matrices then compete: whole heads can empty (as with the
+        paper's global threshold), which a per-matrix top-k never does."""
+        scores = torch.cat([mask.scores.detach().flatten().cpu() for mask, _ in self.masks])
+        sizes = torch.cat([size.flatten() for size in self.unit_sizes])
+        order = torch.argsort(scores, descending=True)
+        kept_weights = torch.cumsum(sizes[order], 0)
+        count = int(torch.searchsorted(kept_weights, keep * float(sizes.sum())).clamp(max=len(order) - 1)) + 1
+        cutoff = float(scores[order[count - 1]])
+        for mask, _ in self.masks:
+            mask.cutoff = cutoff
 
     def checkpoint_eligible(self) -> bool:
         """Only epochs at the final sparsity may be kept as 'best': earlier ones are denser."""

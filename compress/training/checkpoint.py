@@ -69,5 +69,5 @@ class Checkpointer:
             scaler.load_state_dict(state["scaler"])
         torch.set_rng_state(state["rng"].cpu())
         if state["cuda_rng"]:
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
+            torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])  # RNG states live on the CPU
         return Position(**state["position"]), state["progress"], state["best_state"] or None

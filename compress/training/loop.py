@@ -100,7 +100,27 @@ def train(
     hooks: Sequence[TrainHook] = (),
     log: Callable[[str], None] = logging.getLogger("compress").info,
 ) -> TrainResult:
-    """Train in place; on return the model holds the weights of its best epoch on the selection split."""
+    """Train in place on accelerate's device (a GPU when there is one).
+
+    On return the model holds the weights of its best epoch on the selection split and is back on
+    the device it came from (also after an interruption), so the passes after training (fold,
+    export, benchmark) and a resumed run see no change.
+    """
+    home = next(model.parameters()).device
+    try:
+        return _train(model, train_data, selection_data, settings, hooks, log)
+    finally:
+        model.to(home).eval()
+
+
+def _train(
+    model: torch.nn.Module,
+    train_data: tuple[Encoded, np.ndarray],
+    selection_data: tuple[Encoded, np.ndarray],
+    settings: TrainSettings,
+    hooks: Sequence[TrainHook],
+    log: Callable[[str], None],
+) -> TrainResult:
     state = process_state()
     rank, world, device = state.process_index, state.num_processes, state.device
     torch.manual_seed(settings.seed)
@@ -195,7 +215,6 @@ def train(
     result.cost = meter.finish(position.samples)
     if best_state is not None:
         model.load_state_dict(best_state)
-    model.eval()
     return result
 
 

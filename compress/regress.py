@@ -1,0 +1,241 @@
+"""`compress regress`: a CI gate that fails when a model got slower or less accurate.
+
+Baseline and candidate are measured in the same process, on the same inputs and threads, in
+interleaved rounds (`bench.timing.measure`), so a busy or throttled CI machine slows both alike.
+The verdict uses the median of the per-round latency ratios (robust to a noisy round), and every
+round runs at least `min_seconds / rounds` seconds. Thresholds are ratios, never absolute times:
+an absolute millisecond budget would fail on a slower runner for no fault of the model.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from compress.errors import CompressError
+
+
+class Thresholds(BaseModel):
+    """What the candidate must reach against the baseline; unset checks are skipped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_speedup: float | None = Field(None, gt=0, description="batch-1 p50: baseline / candidate (0.8 = at most 25% slower)")
+    min_throughput_speedup: float | None = Field(None, gt=0, description="batched samples/s: candidate / baseline")
+    max_accuracy_drop: float | None = Field(None, ge=0, description="accuracy points the candidate may lose")
+
+
+class GateSettings(BaseModel):
+    """How long and how often to measure; defaults favour a stable verdict over a fast one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rounds: int = Field(7, ge=3)
+    min_seconds: float = Field(6.0, ge=0)
+    min_iterations: int = Field(140, ge=1)
+    warmup: int = Field(10, ge=0)
+    batch_size: int = Field(32, ge=1)
+    threads: int | None = Field(None, ge=1)
+    eval_limit: int | None = Field(None, ge=1)
+
+
+def load_thresholds(path: Path | None, overrides: dict[str, float | None]) -> Thresholds:
+    """Thresholds from a small YAML file, then flags on top; at least one check must be set."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise CompressError(f"{path}: cannot read thresholds: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise CompressError(f"{path}: expected a mapping like 'min_speedup: 0.8'")
+        values.update(loaded)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        thresholds = Thresholds(**values)
+    except ValidationError as exc:
+        raise CompressError("thresholds: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+    if not thresholds.model_dump(exclude_none=True):
+        raise CompressError("no thresholds: give --min-speedup, --min-throughput-speedup, --max-accuracy-drop or --thresholds FILE")
+    return thresholds
+
+
+@dataclass
+class Check:
+    name: str
+    measured: float
+    limit: float
+    passed: bool
+    spread: tuple[float, float] | None = None  # min and max over rounds, where there are rounds
+
+
+@dataclass
+class Verdict:
+    baseline: dict[str, Any]
+    candidate: dict[str, Any]
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(check.passed for check in self.checks)
+
+
+def compare(
+    baseline: Any,
+    candidate: Any,
+    encoded: Any,
+    labels: np.ndarray,
+    thresholds: Thresholds,
+    settings: GateSettings,
+    log: Callable[[str], None] = print,
+) -> Verdict:
+    """Measure two predictors (callables on padded numpy batches) side by side and judge them."""
+    from compress.bench.metrics import accuracy
+    from compress.bench.timing import measure, ratio_summary
+    from compress.predictors import predict_logits
+
+    pair = [baseline, candidate]
+    acc = {p.name: 100 * accuracy(labels, predict_logits(p, encoded).argmax(axis=1)) for p in pair}
+    singles = [encoded.batch([i]) for i in range(min(256, len(encoded)))]
+    log(f"regress: batch-1 latency, {settings.rounds} interleaved rounds, >= {settings.min_seconds} s per model")
+    latency = measure(pair, singles, warmup=settings.warmup, min_iterations=settings.min_iterations,
+                      min_seconds=settings.min_seconds, rounds=settings.rounds)
+    rows = np.arange(len(encoded))
+    batched = [encoded.batch(rows[i : i + settings.batch_size]) for i in range(0, len(rows), settings.batch_size)]
+    batched = [b for b in batched if len(b["input_ids"]) == settings.batch_size] or batched[:1]
+    log(f"regress: throughput at batch {len(batched[0]['input_ids'])}")
+    throughput = measure(pair, batched, warmup=min(2, settings.warmup), min_iterations=len(batched) * settings.rounds,
+                         min_seconds=settings.min_seconds / 2, rounds=settings.rounds)
+
+    def describe(p: Any) -> dict[str, Any]:
+        return {"name": p.name, "accuracy": acc[p.name], "latency_ms": latency[p.name].percentiles_ms(),
+                "samples_per_second": float(np.median(throughput[p.name].round_throughputs()))}
+
+    verdict = Verdict(describe(baseline), describe(candidate))
+    speed = ratio_summary(latency[baseline.name].round_medians(), latency[candidate.name].round_medians())
+    batch = ratio_summary(throughput[candidate.name].round_throughputs(), throughput[baseline.name].round_throughputs())
+    verdict.candidate |= {"speedup": speed, "throughput_speedup": batch}
+    if thresholds.min_speedup is not None:
+        verdict.checks.append(Check("batch-1 speedup", speed["median"], thresholds.min_speedup,
+                                    speed["median"] >= thresholds.min_speedup, (speed["min"], speed["max"])))
+    if thresholds.min_throughput_speedup is not None:
+        verdict.checks.append(Check("throughput speedup", batch["median"], thresholds.min_throughput_speedup,
+                                    batch["median"] >= thresholds.min_throughput_speedup, (batch["min"], batch["max"])))
+    if thresholds.max_accuracy_drop is not None:
+        drop = acc[baseline.name] - acc[candidate.name]
+        verdict.checks.append(Check("accuracy drop (points)", drop, thresholds.max_accuracy_drop,
+                                    drop <= thresholds.max_accuracy_drop))
+    return verdict
+
+
+def table(verdict: Verdict) -> str:
+    lines = [
+        f"{'check':<24} {'measured':>10} {'limit':>10} {'rounds (min-max)':>18}  result",
+    ]
+    for check in verdict.checks:
+        bound = ">=" if "drop" not in check.name else "<="
+        spread = f"{check.spread[0]:.3f}-{check.spread[1]:.3f}" if check.spread else ""
+        lines.append(f"{check.name:<24} {check.measured:>10.3f} {bound + format(check.limit, '.3f'):>10} "
+                     f"{spread:>18}  {'pass' if check.passed else 'FAIL'}")
+    b, c = verdict.baseline, verdict.candidate
+    lines.append(f"baseline  {b['name']}: p50 {b['latency_ms']['p50']:.2f} ms, {b['samples_per_second']:.1f}/s, "
+                 f"accuracy {b['accuracy']:.1f}")
+    lines.append(f"candidate {c['name']}: p50 {c['latency_ms']['p50']:.2f} ms, {c['samples_per_second']:.1f}/s, "
+                 f"accuracy {c['accuracy']:.1f}")
+    lines.append("verdict: " + ("pass" if verdict.passed else "REGRESSION"))
+    return "\n".join(lines)
+
+
+def benchmark_json(verdict: Verdict) -> list[dict[str, Any]]:
+    """github-action-benchmark's `customSmallerIsBetter` entries: every value is better when lower."""
+    c, b = verdict.candidate, verdict.baseline
+    slowdown = 1 / c["speedup"]["median"]
+    return [
+        {"name": f"{c['name']} batch-1 p50 latency", "unit": "ms", "value": round(c["latency_ms"]["p50"], 4),
+         "extra": f"baseline {b['latency_ms']['p50']:.4f} ms, same process"},
+        {"name": f"{c['name']} latency relative to baseline", "unit": "x", "value": round(slowdown, 4),
+         "range": f"{1 / c['speedup']['max']:.4f}-{1 / c['speedup']['min']:.4f}",
+         "extra": "median over interleaved rounds of candidate/baseline batch-1 time"},
+        {"name": f"{c['name']} time per sample at batch", "unit": "ms", "value": round(1000 / c["samples_per_second"], 4)},
+        {"name": f"{c['name']} accuracy drop", "unit": "points", "value": round(b["accuracy"] - c["accuracy"], 3)},
+    ]
+
+
+def write_benchmark_json(path: Path, verdict: Verdict) -> None:
+    from compress.outputs import write_json
+
+    write_json(path, benchmark_json(verdict))
+
+
+def verdict_json(verdict: Verdict) -> str:
+    return json.dumps({"passed": verdict.passed, "baseline": verdict.baseline, "candidate": verdict.candidate,
+                       "checks": [vars(c) for c in verdict.checks]}, indent=2)
+
+
+class Slowed:
+    """A predictor made `factor` times slower on purpose, to check the gate itself: after each
+    call it spins for (factor - 1) times that call's duration (spinning, not sleeping: sleep is
+    too coarse for millisecond calls)."""
+
+    def __init__(self, inner: Any, factor: float) -> None:
+        self.inner, self.factor, self.name = inner, factor, f"{inner.name} (slowed {factor:g}x)"
+
+    def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        started = time.perf_counter()
+        out = self.inner(inputs)
+        until = time.perf_counter() + (self.factor - 1) * (time.perf_counter() - started)
+        while time.perf_counter() < until:
+            pass
+        return out
+
+
+def run_gate(
+    baseline_ref: str,
+    candidate_ref: str,
+    data_ref: str,
+    thresholds: Thresholds,
+    settings: GateSettings,
+    max_length: int = 128,
+    log: Callable[[str], None] = print,
+    wrap_candidate: Callable[[Any], Any] | None = None,
+) -> Verdict:
+    """Load both models and the held-out split, then `compare`. `wrap_candidate` is for tests
+    that slow a candidate down on purpose."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from compress.batching import encode
+    from compress.bench.targets import label_order, load_predictor, resolve_target
+    from compress.data import load_task_data
+    from compress.onnx_tools import default_threads
+
+    baseline_target, candidate_target = resolve_target(baseline_ref), resolve_target(candidate_ref)
+    folders = [t.model_folder for t in (baseline_target, candidate_target) if t.model_folder]
+    if not folders:
+        raise CompressError("regress: neither model has a tokenizer beside it; make one of them a model or run folder")
+    labels = label_order(folders[0])
+    for target in (baseline_target, candidate_target):
+        if target.model_folder and label_order(target.model_folder) != labels:
+            raise CompressError(f"regress: {target.reference} orders its labels differently from {folders[0]}")
+    data = load_task_data(data_ref)
+    if set(data.label_map.names) - set(labels):
+        raise CompressError(f"regress: labels {sorted(set(data.label_map.names) - set(labels))} are not known to the models")
+    split = data.with_label_order(labels).evaluation.head(settings.eval_limit)
+    tokenizer = AutoTokenizer.from_pretrained(folders[0])
+    threads = settings.threads or default_threads()
+    torch.set_num_threads(threads)
+    baseline = load_predictor(baseline_target, threads)
+    candidate = load_predictor(candidate_target, threads)
+    if candidate.name == baseline.name:
+        candidate.name += " (candidate)"
+    if wrap_candidate:
+        candidate = wrap_candidate(candidate)
+    log(f"regress: {candidate.name} against {baseline.name} on {len(split)} examples of '{split.name}', {threads} threads")
+    return compare(baseline, candidate, encode(tokenizer, split.texts, max_length), split.labels, thresholds, settings, log)

@@ -1,0 +1,87 @@
+"""`compress regress`: thresholds, what a reference names, and the gate's verdicts on a tiny model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from compress.cli import main
+from compress.errors import CompressError
+from compress.regress import GateSettings, Slowed, Thresholds, load_thresholds, run_gate
+
+from test_cli import run_int8
+
+# One thread: the gate's own timing of a sub-millisecond tiny model should not depend on how
+# busy the test machine's second core is.
+QUICK = GateSettings(rounds=3, min_seconds=0.6, min_iterations=30, warmup=3, threads=1)
+QUICK_FLAGS = ["--rounds", "3", "--min-seconds", "0.6"]
+
+
+@pytest.fixture
+def int8_run(tiny_classifier_dir, toy_data, tmp_path) -> Path:
+    out = tmp_path / "int8"
+    assert run_int8(tiny_classifier_dir, toy_data, out, "--set", "passes.1.quantize.min_agreement=0",
+                    "--set", "benchmark.enabled=false") == 0
+    return out
+
+
+def test_thresholds_come_from_yaml_then_flags(tmp_path):
+    path = tmp_path / "gate.yaml"
+    path.write_text("min_speedup: 0.8\nmax_accuracy_drop: 1.0\n")
+    thresholds = load_thresholds(path, {"max_accuracy_drop": 0.5, "min_throughput_speedup": None})
+    assert thresholds == Thresholds(min_speedup=0.8, max_accuracy_drop=0.5)
+    path.write_text("min_sped_up: 0.8\n")
+    with pytest.raises(CompressError, match="min_sped_up"):
+        load_thresholds(path, {})
+    with pytest.raises(CompressError, match="no thresholds"):
+        load_thresholds(None, {"min_speedup": None})
+
+
+def test_a_run_folder_stands_for_its_last_onnx_output(int8_run):
+    from compress.bench.targets import resolve_target
+
+    final = resolve_target(str(int8_run))
+    assert final.kind == "onnx" and final.location.name == "model_int8_dynamic.onnx"
+    assert final.model_folder == (int8_run / "model").resolve()
+    fp32 = resolve_target(f"{int8_run}:onnx-fp32")
+    assert fp32.location.name == "model.onnx"
+    assert resolve_target(f"{int8_run}:model").kind == "torch"
+    with pytest.raises(CompressError, match="no output 'onnx-int4'"):
+        resolve_target(f"{int8_run}:onnx-int4")
+    with pytest.raises(CompressError, match="expected a model folder"):
+        resolve_target(str(int8_run / "onnx"))  # optimum's config.json, but no weights
+
+
+@pytest.mark.parametrize("factor, passes", [(1.0, True), (2.0, False)])
+def test_gate_fails_a_candidate_made_slower_on_purpose(tiny_classifier_dir, toy_data, factor, passes):
+    """Same model on both sides; the candidate is wrapped to run `factor` times slower."""
+    verdict = run_gate(str(tiny_classifier_dir), str(tiny_classifier_dir), str(toy_data),
+                       Thresholds(min_speedup=0.8, max_accuracy_drop=0.0), QUICK, log=lambda _: None,
+                       wrap_candidate=lambda p: Slowed(p, factor))
+    speedup = verdict.checks[0]
+    assert verdict.passed is passes
+    assert speedup.measured == pytest.approx(1 / factor, rel=0.25)
+    assert speedup.spread[0] <= speedup.measured <= speedup.spread[1]
+    assert verdict.checks[1].measured == 0.0 and verdict.checks[1].passed  # same predictions
+
+
+def test_cli_passes_the_int8_export_and_writes_benchmark_json(int8_run, tiny_classifier_dir, toy_data, tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    code = main(["regress", str(int8_run), "--baseline", str(tiny_classifier_dir), "--data", str(toy_data),
+                 "--min-speedup", "0.5", "--max-accuracy-drop", "100", "--json", str(out), *QUICK_FLAGS])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "verdict: pass" in printed and "batch-1 speedup" in printed
+    entries = json.loads(out.read_text())
+    assert {"name", "unit", "value"} <= set(entries[0]) and all(isinstance(e["value"], float) for e in entries)
+
+
+def test_cli_exits_1_on_a_regression_and_2_on_bad_input(int8_run, tiny_classifier_dir, toy_data, capsys):
+    code = main(["regress", str(int8_run), "--baseline", str(tiny_classifier_dir), "--data", str(toy_data),
+                 "--min-speedup", "1000", *QUICK_FLAGS])
+    assert code == 1 and "verdict: REGRESSION" in capsys.readouterr().out
+    code = main(["regress", str(int8_run), "--baseline", str(tiny_classifier_dir), "--data", str(toy_data),
+                 "--min-speedup", "0.5", "--rounds", "1"])
+    assert code == 2 and "--rounds" in capsys.readouterr().err
