@@ -12,12 +12,13 @@ full fine-tuning row). `--only kd,ce,cache,lora,bf16` picks rows.
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
 from pathlib import Path
 from statistics import mean, pstdev
+
+from study_args import study_parser
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = ["--set", "benchmark.min_seconds=4"]
@@ -83,11 +84,7 @@ def summary(rows: list[dict], name: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--teacher", required=True, type=Path, help="output folder of recipes/finetune.yaml")
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--out", required=True, type=Path)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    parser = study_parser(__doc__)
     parser.add_argument("--only", default="kd,ce,cache,lora,bf16")
     args = parser.parse_args()
     only = set(args.only.split(","))

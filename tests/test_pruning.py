@@ -182,3 +182,21 @@ def make_artifact_for_pruning(tmp_path, toy_data):
         return Artifact(model, tokenizer, data, tmp_path, 32, 0)
 
     return make
+
+
+def test_nearly_empty_heads_are_silenced_only_under_the_threshold():
+    from compress.pruning.fold import silence_sparse_heads
+
+    model = tiny_model("bert", ["a", "b"])
+    layer = encoder_layers(model)[0]
+    with torch.no_grad():  # head 3 of layer 0 keeps one row of each of Q, K, V and nothing of O: 3/32 of its weights
+        for linear in (layer.attention.self.query, layer.attention.self.key, layer.attention.self.value):
+            linear.weight[25:32] = 0
+        layer.attention.output.dense.weight[:, 24:32] = 0
+    assert silence_sparse_heads(model, 0.05) == [0, 0]
+    assert silence_sparse_heads(model, 0.10) == [0, 0]  # already silent: O is zero, fold drops it exactly
+    with torch.no_grad():
+        layer.attention.output.dense.weight[0, 24] = 1.0  # one weight of O back: 97 of 1024 weights kept
+    assert silence_sparse_heads(model, 0.05) == [0, 0]
+    assert silence_sparse_heads(model, 0.15) == [1, 0]
+    assert fold(model)["heads"] == [1, 0]

@@ -60,6 +60,32 @@ def fold(model: torch.nn.Module) -> dict[str, Any]:
     return removed
 
 
+def silence_sparse_heads(model: torch.nn.Module, threshold: float) -> list[int]:
+    """Zero the output columns of heads that keep at most `threshold` of their attention weights
+    (Q/K/V rows and O columns together), so `fold` drops them. Unlike `fold` this changes what
+    the model computes: follow it with `distill`. Returns the heads silenced per layer."""
+    arch = architecture(model.config.model_type)
+    silenced = []
+    with torch.no_grad():
+        for layer in encoder_layers(model):
+            attention = layer.get_submodule(arch.self_attention)
+            size = attention.attention_head_size
+            rows_of = [layer.get_submodule(n).weight for n in (arch.query, arch.key, arch.value)]
+            output = layer.get_submodule(arch.attention_output).weight
+            count = 0
+            for h in range(attention.num_attention_heads):
+                part = slice(h * size, (h + 1) * size)
+                if not output[:, part].any():
+                    continue  # already idle: fold drops it exactly
+                blocks = [w[part] for w in rows_of] + [output[:, part]]
+                kept = sum(int(b.count_nonzero()) for b in blocks) / sum(b.numel() for b in blocks)
+                if 0 < kept <= threshold:
+                    output[:, part] = 0
+                    count += 1
+            silenced.append(count)
+    return silenced
+
+
 def layout(model: torch.nn.Module) -> dict[str, list[int]]:
     """Heads and FFN width per layer."""
     arch = architecture(model.config.model_type)

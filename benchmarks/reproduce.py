@@ -1,0 +1,212 @@
+"""Reproduce the published MahaNews study's matrix with the packaged MiniLM, on this machine.
+
+Rows: the fine-tuned teacher (baseline, fp32 PyTorch); int8 alone; KD alone (3-layer student);
+bf16 mixed-precision fine-tuning; block movement pruning at 25/50/75% without KD (cross-entropy
+only) and with KD; and the combinations with ONNX int8. Each trained configuration runs once
+per seed; every output is then measured in ONE process against the baseline (interleaved
+rounds), so speedups are same-process ratios. Trained rows report mean ± spread over seeds.
+
+    python benchmarks/reproduce.py --teacher runs/minilm-finetuned --data ../shared/data/mahanews-shc \
+        --out runs/reproduce [--quick]
+
+`--teacher` is the output folder of `compress run recipes/finetune.yaml` (reused, never retrained).
+Teacher logits are cached by every distilling pass. Finished runs are reused when the command is
+started again with the same --out. Writes OUT/RESULTS.md and OUT/results.png; copy them to
+benchmarks/ to publish. --quick: one seed, 25% only, a third of the epochs (a smoke run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from statistics import mean, pstdev
+
+from study_args import study_parser
+
+REPO = Path(__file__).resolve().parent.parent
+NO_BENCH = ["--set", "benchmark.enabled=false"]
+
+
+@dataclass
+class Config:
+    """One row of the matrix: a recipe with overrides, trained once per seed."""
+
+    name: str
+    recipe: str
+    sets: list[str] = field(default_factory=list)
+    model: str = "teacher"  # "teacher" | "base" (the packaged MiniLM, for fine-tuning rows)
+    int8: bool = False  # also export and quantize this row's output
+    trained: bool = True
+
+
+def matrix(quick: bool) -> list[Config]:
+    def epochs(pass_index: int, name: str, full: int) -> str:
+        return f"passes.{pass_index}.{name}.epochs={max(1, full // 3) if quick else full}"
+
+    rows = [
+        Config("int8 (dynamic)", "int8-dynamic.yaml", trained=False),
+        Config("KD, 3-layer student", "kd-6to3.yaml", [epochs(0, "distill", 8)], int8=True),
+    ]
+    if not quick:
+        rows.append(Config("bf16 mixed-precision fine-tuning", "finetune-bf16.yaml", [epochs(0, "finetune", 6)], model="base"))
+    for level in ([25] if quick else [25, 50, 75]):
+        prune = [epochs(0, "block_movement", 6), epochs(2, "distill", 3)]
+        rows.append(Config(f"prune {level}%, no KD", f"prune{level}-kd.yaml",
+                           prune + ["passes.0.block_movement.alpha=0", "passes.2.distill.alpha=0"]))
+        rows.append(Config(f"prune {level}% + KD", f"prune{level}-kd.yaml", prune, int8=True))
+    return rows
+
+
+def train(config: Config, seed: int, args: argparse.Namespace) -> Path:
+    out = args.out / "runs" / f"{slug(config.name)}-{seed}"
+    if not (out / "report.json").is_file():
+        model = {"teacher": str(args.teacher / "model"), "base": "minilm"}[config.model]
+        command = [sys.executable, "-m", "compress", "run", str(REPO / "recipes" / config.recipe), "--model", model,
+                   "--data", args.data, "--out", str(out), "--overwrite", "--set", f"seed={seed}", *NO_BENCH]
+        for item in config.sets:
+            command += ["--set", item]
+        print("+", " ".join(command), flush=True)
+        subprocess.run(command, check=True)
+    if config.int8 and not (out.parent / f"{out.name}-int8" / "report.json").is_file():
+        command = [sys.executable, "-m", "compress", "run", str(REPO / "recipes" / "int8-dynamic.yaml"), "--model",
+                   str(out / "model"), "--data", args.data, "--out", str(out.parent / f"{out.name}-int8"), "--overwrite",
+                   *NO_BENCH]
+        print("+", " ".join(command), flush=True)
+        subprocess.run(command, check=True)
+    return out
+
+
+def slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-").replace("--", "-")
+
+
+def measure(candidates: dict[str, str], args: argparse.Namespace) -> dict:
+    """All outputs against the teacher in one `compress bench` process."""
+    out = args.out / "bench"
+    if not (out / "report.json").is_file():
+        command = [sys.executable, "-m", "compress", "bench", *candidates.values(), "--baseline", str(args.teacher / "model"),
+                   "--data", args.data, "--out", str(out), "--overwrite", "--no-memory",
+                   "--min-seconds", str(2.0 if args.quick else 5.0), "--rounds", "3" if args.quick else "5"]
+        print("+", " ".join(command[:8]), "...", flush=True)
+        subprocess.run(command, check=True)
+    return json.loads((out / "report.json").read_text())
+
+
+def training_cost(run: Path) -> tuple[float, float | None, str | None]:
+    """Training seconds and energy (kWh) summed over a run's passes."""
+    passes = json.loads((run / "report.json").read_text())["passes"]
+    costs = [p["details"]["training_cost"] for p in passes if "training_cost" in p.get("details", {})]
+    energies = [c.get("energy", {}) for c in costs]
+    kwh = [e["kwh"] for e in energies if e.get("kwh") is not None]
+    methods = {e.get("method") for e in energies if e.get("method")}
+    return sum(c["wall_seconds"] for c in costs), (sum(kwh) if kwh else None), "; ".join(sorted(methods)) or None
+
+
+def spread(values: list[float], spec: str) -> str:
+    if len(values) == 1:
+        return format(values[0], spec)
+    return f"{format(mean(values), spec)} ± {format(pstdev(values), spec)}"
+
+
+def main() -> None:
+    parser = study_parser(__doc__)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    seeds = args.seeds[:1] if args.quick else args.seeds
+
+    rows: list[tuple[str, list[tuple[str, Path | None]]]] = []  # (row name, [(bench key, run folder)])
+    candidates: dict[str, str] = {}
+    for config in matrix(args.quick):
+        members, members_int8 = [], []
+        for seed in (seeds if config.trained else [0]):
+            run = train(config, seed, args)
+            key = f"{slug(config.name)}-{seed}"
+            final = run / "onnx" / "model_int8_dynamic.onnx" if not config.trained else run / "model"
+            candidates[key] = str(final)
+            members.append((key, run if config.trained else None))
+            if config.int8:
+                candidates[f"{key}-int8"] = str(run.parent / f"{run.name}-int8" / "onnx" / "model_int8_dynamic.onnx")
+                members_int8.append((f"{key}-int8", run))
+        rows.append((config.name, members))
+        if members_int8:
+            rows.append((f"{config.name} + int8", members_int8))
+    report = measure(candidates, args)
+    write(report, rows, candidates, args)
+
+
+def write(report: dict, rows: list, candidates: dict[str, str], args: argparse.Namespace) -> None:
+    bench = report["benchmark"]
+    by_location = {c["location"]: c for c in bench["candidates"]}
+    base = bench["baseline"]
+    lines = [
+        "| configuration | seeds | accuracy % [95% CI] | macro-F1 % | batch-1 p50 ms | speedup | throughput/s @32 | size MB | train s | energy kWh (estimate) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        f"| baseline: fine-tuned MiniLM, PyTorch fp32 | - | {_ci(base['quality']['accuracy'])} | "
+        f"{100 * base['quality']['macro_f1']['value']:.1f} | {base['latency_ms']['p50']:.2f} | 1.00x | "
+        f"{base['throughput']['samples_per_second']:.1f} | {base['size_mb']:.1f} | - | - |",
+    ]
+    points = []
+    for name, members in rows:
+        entries = [by_location[str(Path(candidates[key]).resolve())] for key, _ in members]
+        costs = [training_cost(run) for _, run in members if run is not None]
+        acc = [100 * e["quality"]["accuracy"]["value"] for e in entries]
+        speed = [e["vs_baseline"]["latency_p50_speedup"] for e in entries]
+        ci = _ci(entries[0]["quality"]["accuracy"]) if len(entries) == 1 else f"{spread(acc, '.1f')}"
+        train_s = spread([c[0] for c in costs], ".0f") if costs else "-"
+        kwh = [c[1] for c in costs if c[1] is not None]
+        lines.append(
+            f"| {name} | {len(entries) if costs else '-'} | {ci} | "
+            f"{spread([100 * e['quality']['macro_f1']['value'] for e in entries], '.1f')} | "
+            f"{spread([e['latency_ms']['p50'] for e in entries], '.2f')} | {spread(speed, '.2f')}x | "
+            f"{spread([e['throughput']['samples_per_second'] for e in entries], '.1f')} | "
+            f"{spread([e['size_mb'] for e in entries], '.1f')} | {train_s} | {spread(kwh, '.5f') if kwh else '-'} |")
+        points.append((name, mean(speed), mean(acc)))
+    environment = bench["environment"]
+    text = [
+        "# Reproduction: the MahaNews study's matrix with the packaged MiniLM", "",
+        "Command: `python benchmarks/reproduce.py --teacher " + str(args.teacher) + " --data " + args.data
+        + " --out " + str(args.out) + (" --quick" if args.quick else "") + "`", "",
+        f"Environment: {environment.get('cpu')}, {environment.get('threads')} threads, Python {environment.get('python')}, "
+        f"compress commit {environment.get('commit')}; libraries {json.dumps(environment.get('libraries'))}.", "",
+        f"Accuracy on '{bench['evaluation']['split']}' ({bench['evaluation']['examples']} examples). Every row was measured "
+        "in one process with the baseline, batch-1 latency in interleaved rounds. Trained rows: mean ± population "
+        "standard deviation over seeds " + ", ".join(map(str, args.seeds[:1] if args.quick else args.seeds))
+        + " (a single run shows its bootstrap 95% interval instead). Energy is codecarbon's estimate where no hardware counter exists.", "",
+        *lines, "",
+    ]
+    (args.out / "RESULTS.md").write_text("\n".join(text), encoding="utf-8")
+    _plot(points, 100 * base["quality"]["accuracy"]["value"], args.out / "results.png")
+    print("\n".join(text))
+
+
+def _ci(accuracy: dict) -> str:
+    return f"{100 * accuracy['value']:.1f} [{100 * accuracy['ci_low']:.1f}, {100 * accuracy['ci_high']:.1f}]"
+
+
+def _plot(points: list[tuple[str, float, float]], baseline_accuracy: float, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 5))
+    axes.scatter([1.0], [baseline_accuracy], marker="*", s=160, color="black", label="baseline")
+    for name, speed, acc in points:
+        axes.scatter([speed], [acc], s=40)
+        axes.annotate(name, (speed, acc), fontsize=7, xytext=(4, 3), textcoords="offset points")
+    axes.axhline(baseline_accuracy - 1.0, color="grey", linestyle=":", linewidth=1, label="baseline - 1 point")
+    axes.set_xscale("log")
+    axes.set_xlabel("batch-1 speedup vs fp32 PyTorch (log scale)")
+    axes.set_ylabel("accuracy % (mean over seeds)")
+    axes.legend(loc="lower left", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+if __name__ == "__main__":
+    main()
