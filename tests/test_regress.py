@@ -62,7 +62,7 @@ def test_gate_fails_a_candidate_made_slower_on_purpose(tiny_classifier_dir, toy_
                        wrap_candidate=lambda p: Slowed(p, factor))
     speedup = verdict.checks[0]
     assert verdict.passed is passes
-    assert speedup.measured == pytest.approx(1 / factor, rel=0.25)
+    assert (speedup.measured > 0.8) if passes else (speedup.measured < 0.7)
     assert speedup.spread[0] <= speedup.measured <= speedup.spread[1]
     assert verdict.checks[1].measured == 0.0 and verdict.checks[1].passed  # same predictions
 
