@@ -44,7 +44,8 @@ def main() -> None:
     for factor in args.factors:
         mine = [r for r in results if r["factor"] == factor]
         verdicts = ", ".join("pass" if r["passed"] else "fail" for r in mine)
-        print(f"| {factor:g}x | {len(mine)} | {', '.join(f'{r['speedup']:.3f}' for r in mine)} | {verdicts} |")
+        speeds = ", ".join(f"{r['speedup']:.3f}" for r in mine)
+        print(f"| {factor:g}x | {len(mine)} | {speeds} | {verdicts} |")
     env = environment(default_threads())
     print(f"\nthreshold: min_speedup {1 / 1.2:.3f} (20% slower allowed); {env['cpu']}, {env['threads']} threads, "
           f"commit {env['commit']}; settings {settings.model_dump()}")
