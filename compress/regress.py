@@ -98,21 +98,15 @@ def compare(
 ) -> Verdict:
     """Measure two predictors (callables on padded numpy batches) side by side and judge them."""
     from compress.bench.metrics import accuracy
-    from compress.bench.timing import measure, ratio_summary
+    from compress.bench.timing import latency_and_throughput, ratio_summary
     from compress.predictors import predict_logits
 
     pair = [baseline, candidate]
     acc = {p.name: 100 * accuracy(labels, predict_logits(p, encoded).argmax(axis=1)) for p in pair}
-    singles = [encoded.batch([i]) for i in range(min(256, len(encoded)))]
-    log(f"regress: batch-1 latency, {settings.rounds} interleaved rounds, >= {settings.min_seconds} s per model")
-    latency = measure(pair, singles, warmup=settings.warmup, min_iterations=settings.min_iterations,
-                      min_seconds=settings.min_seconds, rounds=settings.rounds)
-    rows = np.arange(len(encoded))
-    batched = [encoded.batch(rows[i : i + settings.batch_size]) for i in range(0, len(rows), settings.batch_size)]
-    batched = [b for b in batched if len(b["input_ids"]) == settings.batch_size] or batched[:1]
-    log(f"regress: throughput at batch {len(batched[0]['input_ids'])}")
-    throughput = measure(pair, batched, warmup=min(2, settings.warmup), min_iterations=len(batched) * settings.rounds,
-                         min_seconds=settings.min_seconds / 2, rounds=settings.rounds)
+    latency, throughput, _ = latency_and_throughput(
+        pair, encoded, batch_size=settings.batch_size, warmup=settings.warmup, min_iterations=settings.min_iterations,
+        min_seconds=settings.min_seconds, rounds=settings.rounds, log=lambda m: log(f"regress: {m}"),
+    )
 
     def describe(p: Any) -> dict[str, Any]:
         return {"name": p.name, "accuracy": acc[p.name], "latency_ms": latency[p.name].percentiles_ms(),

@@ -18,7 +18,7 @@ from compress.batching import encode
 from compress.bench.environment import environment
 from compress.bench.memory import peak_memory
 from compress.bench.metrics import quality
-from compress.bench.timing import measure, ratio_summary
+from compress.bench.timing import latency_and_throughput, ratio_summary
 from compress.data import Split
 from compress.onnx_tools import default_threads
 from compress.predictors import OnnxPredictor, Predictor, TorchPredictor, predict_logits
@@ -60,19 +60,10 @@ def run_benchmark(
     log(f"benchmark: accuracy on {len(split)} examples of '{split.name}'")
     predictions = {p.name: predict_logits(p, encoded).argmax(axis=1) for p in predictors}
 
-    log(f"benchmark: batch-1 latency, {settings.rounds} interleaved rounds, {threads} threads")
-    singles = [encoded.batch([i]) for i in range(min(LATENCY_SAMPLES, len(encoded)))]
-    latency = measure(
-        predictors, singles, warmup=settings.warmup, min_iterations=settings.min_iterations,
-        min_seconds=settings.min_seconds, rounds=settings.rounds,
-    )
-    log(f"benchmark: throughput at batch {settings.batch_size}")
-    rows = np.arange(len(encoded))
-    batched = [encoded.batch(rows[i : i + settings.batch_size]) for i in range(0, len(rows), settings.batch_size)]
-    batched = [b for b in batched if len(b["input_ids"]) == settings.batch_size] or batched[:1]
-    throughput = measure(
-        predictors, batched, warmup=min(2, settings.warmup), min_iterations=len(batched) * settings.rounds,
-        min_seconds=settings.min_seconds / 2, rounds=settings.rounds,
+    latency, throughput, one_batch = latency_and_throughput(
+        predictors, encoded, batch_size=settings.batch_size, warmup=settings.warmup,
+        min_iterations=settings.min_iterations, min_seconds=settings.min_seconds, rounds=settings.rounds,
+        latency_samples=LATENCY_SAMPLES, log=lambda m: log(f"benchmark: {m}, {threads} threads"),
     )
 
     results = []
@@ -95,7 +86,7 @@ def run_benchmark(
         }
         if settings.memory:
             log(f"benchmark: peak memory of {candidate.name} (child process)")
-            entry["memory"] = _memory(candidate, batched[0], threads)
+            entry["memory"] = _memory(candidate, one_batch, threads)
         results.append(entry)
 
     base, base_latency, base_batch = results[0], latency[baseline.name], throughput[baseline.name]

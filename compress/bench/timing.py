@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -87,6 +87,25 @@ def measure(
             longest = max(longest, len(times))
         cursor += longest
     return results
+
+
+def latency_and_throughput(
+    predictors: Sequence[Predictor], encoded: Any, *, batch_size: int, warmup: int, min_iterations: int,
+    min_seconds: float, rounds: int, log: Callable[[str], None] = print, latency_samples: int = 256,
+) -> tuple[dict[str, Timings], dict[str, Timings], Inputs]:
+    """Batch-1 latency over distinct held-out examples, then throughput over full batches of
+    `batch_size` (half the measuring time); both interleaved. Returns them and one full batch."""
+    log(f"batch-1 latency, {rounds} interleaved rounds, >= {min_seconds} s per model")
+    singles = [encoded.batch([i]) for i in range(min(latency_samples, len(encoded)))]
+    latency = measure(predictors, singles, warmup=warmup, min_iterations=min_iterations, min_seconds=min_seconds,
+                      rounds=rounds)
+    rows = np.arange(len(encoded))
+    batched = [encoded.batch(rows[i : i + batch_size]) for i in range(0, len(rows), batch_size)]
+    batched = [b for b in batched if len(b["input_ids"]) == batch_size] or batched[:1]
+    log(f"throughput at batch {len(batched[0]['input_ids'])}")
+    throughput = measure(predictors, batched, warmup=min(2, warmup), min_iterations=len(batched) * rounds,
+                         min_seconds=min_seconds / 2, rounds=rounds)
+    return latency, throughput, batched[0]
 
 
 def ratio_summary(baseline: np.ndarray, candidate: np.ndarray) -> dict[str, float]:
