@@ -56,9 +56,12 @@ def test_a_run_folder_stands_for_its_last_onnx_output(int8_run):
 
 @pytest.mark.parametrize("factor, passes", [(1.0, True), (2.0, False)])
 def test_gate_fails_a_candidate_made_slower_on_purpose(tiny_classifier_dir, toy_data, factor, passes):
-    """Same model on both sides; the candidate is wrapped to run `factor` times slower."""
+    """Same model on both sides; the candidate is wrapped to run `factor` times slower. More rounds
+    and time than QUICK: in a full-suite run a transient neighbour (a child process of an earlier
+    test) once pushed a 3-round sub-millisecond measurement past the threshold."""
+    settings = GateSettings(rounds=7, min_seconds=3.0, min_iterations=70, warmup=5, threads=1)
     verdict = run_gate(str(tiny_classifier_dir), str(tiny_classifier_dir), str(toy_data),
-                       Thresholds(min_speedup=0.8, max_accuracy_drop=0.0), QUICK, log=lambda _: None,
+                       Thresholds(min_speedup=0.8, max_accuracy_drop=0.0), settings, log=lambda _: None,
                        wrap_candidate=lambda p: Slowed(p, factor))
     speedup = verdict.checks[0]
     assert verdict.passed is passes
