@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -13,7 +15,7 @@ from compress.data import load_task_data
 from compress.errors import CompressError
 from compress.models import resolve_model
 from compress.passes.distill import DistillConfig, _make_student, distill
-from compress.passes.finetune import FinetuneConfig, LoraOptions, finetune
+from compress.passes.finetune import FinetuneConfig, LoraOptions, _with_adapters, finetune
 from compress.predictors import TorchPredictor, predict_logits
 from compress.training.distillation import DistillationHook, kd_loss
 
@@ -140,3 +142,15 @@ def test_lora_finetune_trains_few_parameters_and_merges_into_a_plain_model(artif
     ids = torch.randint(5, 30, (2, 6))
     with torch.no_grad():
         assert torch.allclose(reloaded(input_ids=ids).logits, model.eval()(input_ids=ids).logits, atol=1e-5)
+
+
+def test_lora_modules_to_save_trains_the_pooler_in_full(artifact):
+    """The pooler is outside the adapters; `modules_to_save` trains it too and it survives the merge."""
+    config = FinetuneConfig(epochs=2, batch_size=8, learning_rate=5e-3,
+                            lora=LoraOptions(rank=2, alpha=4, modules_to_save=("pooler",)), **FAST)
+    before = artifact.model.bert.pooler.dense.weight.clone()
+    plain = sum(p.numel() for p in _with_adapters(copy.deepcopy(artifact.model), LoraOptions(rank=2)).parameters() if p.requires_grad)
+    result, details = finetune(config, artifact)
+    pooler = result.model.bert.pooler.dense
+    assert details["trainable_parameters"] == plain + pooler.weight.numel() + pooler.bias.numel()
+    assert type(result.model.bert.pooler).__name__ == "BertPooler" and not torch.equal(pooler.weight, before)

@@ -70,6 +70,48 @@ def test_hard_ranking_meets_the_sparsity_globally_or_per_matrix(ranking):
         assert all(d == pytest.approx(0.7, abs=0.07) for d in attention + ffn)
 
 
+def test_restoring_an_earlier_epoch_places_the_global_cutoff_again():
+    """The loop may load back an earlier epoch's scores; the masks must then be that epoch's,
+    at the final sparsity, not the last epoch's cutoff applied to other scores."""
+    model = tiny_model("bert", ["a", "b"])
+    hook = MovementHook(model, MovementSettings(sparsity=0.5, block=BLOCK))
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for mask, _ in hook.masks:
+            mask.scores.copy_(torch.randn(mask.scores.shape))
+    hook.after_step(100, 100)
+    with torch.no_grad():  # the best epoch's scores, loaded back: all lower than the last epoch's
+        for mask, _ in hook.masks:
+            mask.scores.sub_(1.0)
+    assert hook.sparsity() > 0.6
+    hook.after_restore()
+    assert hook.sparsity() == pytest.approx(0.5, abs=0.02)
+
+
+def test_head_units_are_ranked_per_weight_and_fold_exactly():
+    """A head (1024 weights) scoring 0.5 per weight goes before FFN neurons (64 weights) scoring
+    0.9 per weight, although its raw score is far higher; the cut heads fold away exactly."""
+    model = tiny_model("bert", ["a", "b", "c"])
+    hook = MovementHook(model, MovementSettings(sparsity=0.125, attention_unit="head"))
+    per_weight = {0: [2.0, 0.5, 2.0, 2.0], 1: [2.0, 2.0, 2.0, 0.5]}
+    with torch.no_grad():
+        heads = [mask for mask, _ in hook.masks if mask.scores.shape == (4, 1)]
+        neurons = [mask for mask, _ in hook.masks if mask.scores.shape != (4, 1)]
+        for layer, mask in enumerate(heads):
+            mask.scores.copy_(torch.tensor(per_weight[layer]).view(4, 1) * mask.unit_size)
+        for mask in neurons:
+            mask.scores.fill_(0.9 * mask.unit_size)
+    hook.after_step(100, 100)
+    assert hook.sparsity() == pytest.approx(0.125)
+    assert [mask.binary().flatten().tolist() for mask in heads] == [[1, 0, 1, 1], [1, 1, 1, 0]]
+    ids = torch.randint(5, 60, (3, 9))
+    hook.bake(model)
+    masked = logits(model, ids)
+    assert fold(model)["heads"] == [1, 1]
+    assert layout(model) == {"heads": [3, 3], "intermediate": [64, 64]}
+    assert torch.allclose(logits(model, ids), masked, atol=1e-5)
+
+
 @pytest.mark.parametrize("arch", ["bert", "roberta"])
 def test_masked_training_sparsity_and_fold_give_the_same_logits(arch, tmp_path):
     model = tiny_model(arch, ["a", "b", "c"])

@@ -25,6 +25,8 @@ class BlockMovementConfig(TrainingOptions):
     ranking: Literal["global", "per_matrix"] = Field(
         "global", description="hard: one cutoff across all matrices (heads can empty) or a top-k within each")
     block: tuple[int, int] = (32, 32)
+    attention_unit: Literal["block", "head"] = Field(
+        "block", description="attention pruned in `block` tiles (the paper) or as whole heads (every cut folds)")
     warmup_ratio_pruning: float = Field(0.1, ge=0, lt=1, description="share of steps before masks start to move")
     cooldown_ratio: float = Field(0.2, ge=0, lt=1, description="share of steps at the final sparsity")
     scores_learning_rate: float = Field(1e-2, gt=0)
@@ -47,7 +49,8 @@ def block_movement(config: BlockMovementConfig, artifact: Artifact) -> tuple[Art
     cached = teacher_logits(teacher, artifact)
     cache_seconds = time.perf_counter() - started
     settings = MovementSettings(
-        method=config.method, sparsity=config.sparsity, ranking=config.ranking, block=config.block, warmup_ratio=config.warmup_ratio_pruning,
+        method=config.method, sparsity=config.sparsity, ranking=config.ranking, block=config.block, attention_unit=config.attention_unit,
+        warmup_ratio=config.warmup_ratio_pruning,
         cooldown_ratio=config.cooldown_ratio, scores_learning_rate=config.scores_learning_rate,
         final_threshold=config.final_threshold, regularization=config.regularization,
     )

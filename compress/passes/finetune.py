@@ -23,6 +23,8 @@ class LoraOptions(PassConfig):
     alpha: float = Field(16, gt=0)
     dropout: float = Field(0.1, ge=0, lt=1)
     target_modules: tuple[str, ...] | None = Field(None, description="default: the architecture's attention and FFN linears")
+    modules_to_save: tuple[str, ...] = Field(
+        (), description="modules trained in full beside the adapters (the classifier always is), e.g. [pooler]")
 
 
 class FinetuneConfig(TrainingOptions):
@@ -59,7 +61,7 @@ def _with_adapters(model: Any, lora: LoraOptions) -> Any:
 
     targets = list(lora.target_modules) if lora.target_modules else lora_targets(model.config.model_type)
     config = LoraConfig(task_type=TaskType.SEQ_CLS, r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                        target_modules=targets)
+                        target_modules=targets, modules_to_save=list(lora.modules_to_save) or None)
     return get_peft_model(model, config)
 
 

@@ -6,7 +6,8 @@ the straight-through estimator hands the mask's gradient to the scores unchanged
 block's score accumulates -W * dL/dW over its entries: its movement (Sanh et al. 2020).
 
 - hard: keep the top `keep` fraction of blocks by score (the schedule moves `keep`), or, with
-  a global ranking, every block scoring at least a `cutoff` shared by all matrices;
+  a global ranking, every block whose score per weight is at least a `cutoff` shared by all
+  matrices;
 - soft: keep blocks with sigmoid(score) > `threshold` (the schedule moves the threshold, and an
   L1 penalty on sigmoid(scores) pushes scores down, so sparsity is learned, not set).
 """
@@ -31,12 +32,13 @@ class _StraightThrough(torch.autograd.Function):
 class ScoreMask(torch.nn.Module):
     """Scores over a grid of blocks, shared by every weight that registers this mask."""
 
-    def __init__(self, grid: tuple[int, int], method: str, initial_score: float) -> None:
+    def __init__(self, grid: tuple[int, int], method: str, initial_score: float, unit_size: float = 1.0) -> None:
         super().__init__()
+        self.unit_size = float(unit_size)  # weights governed by one score (global ranking is per weight)
         self.scores = torch.nn.Parameter(torch.full(grid, float(initial_score)))
         self.method = method
         self.keep = 1.0  # hard: fraction of blocks kept
-        self.cutoff: float | None = None  # hard, global ranking: keep blocks scoring at least this
+        self.cutoff: float | None = None  # hard, global ranking: keep blocks with score / unit_size >= this
         self.threshold = 0.0  # soft: sigmoid(score) must exceed this
 
     def binary(self) -> torch.Tensor:
@@ -44,7 +46,7 @@ class ScoreMask(torch.nn.Module):
         if self.method == "soft":
             return (torch.sigmoid(scores) > self.threshold).to(scores.dtype)
         if self.cutoff is not None:
-            return (scores >= self.cutoff).to(scores.dtype)
+            return (scores / self.unit_size >= self.cutoff).to(scores.dtype)
         count = scores.numel()
         keep = max(1, min(count, round(self.keep * count)))
         mask = torch.zeros(count, dtype=scores.dtype, device=scores.device)

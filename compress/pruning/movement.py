@@ -1,9 +1,10 @@
 """Block movement pruning as a training hook (Lagunas et al. 2021, "Block Pruning For Faster Transformers").
 
-Structures ("hybrid"): attention Q/K/V/O weights in blocks (default 32x32); feed-forward
-neurons whole, one score per neuron shared by its row in the first projection (and bias)
-and its column in the second. Sparsity is the fraction of these prunable encoder weights
-that are masked; embeddings, LayerNorms and the classifier are never pruned.
+Structures ("hybrid"): attention Q/K/V/O weights in blocks (default 32x32), or whole heads (one
+score per head shared by its Q/K/V rows and O columns); feed-forward neurons whole, one score
+per neuron shared by its row in the first projection (and bias) and its column in the second.
+Sparsity is the fraction of these prunable encoder weights that are masked; embeddings,
+LayerNorms and the classifier are never pruned.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class MovementSettings:
     sparsity: float = 0.25  # hard: final fraction of prunable weights removed
     ranking: str = "global"  # hard: "global" (one cutoff for all matrices, heads can empty) or "per_matrix"
     block: tuple[int, int] = (32, 32)
+    attention_unit: str = "block"  # "block": `block`-sized tiles of Q/K/V/O; "head": whole heads
     warmup_ratio: float = 0.1
     cooldown_ratio: float = 0.2
     scores_learning_rate: float = 1e-2
@@ -42,29 +44,46 @@ class MovementHook(TrainHook):
     def __init__(self, model: torch.nn.Module, settings: MovementSettings) -> None:
         self.settings = settings
         self.masks: list[tuple[ScoreMask, int]] = []  # (mask, prunable weights it governs)
-        self.unit_sizes: list[torch.Tensor] = []  # weights per score, laid out like each mask's scores
         arch = architecture(model.config.model_type)
         initial = SOFT_INITIAL_SCORE if settings.method == "soft" else HARD_INITIAL_SCORE
         for layer in encoder_layers(model):
-            for name in (arch.query, arch.key, arch.value, arch.attention_output):
-                linear = layer.get_submodule(name)
-                rows, cols = linear.weight.shape
-                if rows % settings.block[0] or cols % settings.block[1]:
-                    raise CompressError(f"block_movement: block {settings.block} does not tile {name} ({rows}x{cols})")
-                mask = ScoreMask((rows // settings.block[0], cols // settings.block[1]), settings.method, initial)
-                parametrize.register_parametrization(linear, "weight", BlockMasked(mask, settings.block))
-                self.masks.append((mask, rows * cols))
-                self.unit_sizes.append(torch.full(mask.scores.shape, float(settings.block[0] * settings.block[1])))
+            if settings.attention_unit == "head":
+                self._mask_heads(layer, arch, settings.method, initial)
+            else:
+                self._mask_blocks(layer, arch, settings, initial)
             ffn_in, ffn_out = layer.get_submodule(arch.ffn_in), layer.get_submodule(arch.ffn_out)
             neurons, hidden = ffn_in.weight.shape
-            mask = ScoreMask((neurons, 1), settings.method, initial)
+            mask = ScoreMask((neurons, 1), settings.method, initial, 2 * hidden)
             parametrize.register_parametrization(ffn_in, "weight", BlockMasked(mask, (1, hidden)))
             if ffn_in.bias is not None:
                 parametrize.register_parametrization(ffn_in, "bias", BlockMasked(mask, (1, 1)))
             parametrize.register_parametrization(ffn_out, "weight", BlockMasked(mask, (hidden, 1), transpose=True))
             self.masks.append((mask, 2 * neurons * hidden))
-            self.unit_sizes.append(torch.full(mask.scores.shape, 2.0 * hidden))
         self.final = False
+
+    def _mask_blocks(self, layer: torch.nn.Module, arch: Any, settings: MovementSettings, initial: float) -> None:
+        for name in (arch.query, arch.key, arch.value, arch.attention_output):
+            linear = layer.get_submodule(name)
+            rows, cols = linear.weight.shape
+            if rows % settings.block[0] or cols % settings.block[1]:
+                raise CompressError(f"block_movement: block {settings.block} does not tile {name} ({rows}x{cols})")
+            unit = settings.block[0] * settings.block[1]
+            mask = ScoreMask((rows // settings.block[0], cols // settings.block[1]), settings.method, initial, unit)
+            parametrize.register_parametrization(linear, "weight", BlockMasked(mask, settings.block))
+            self.masks.append((mask, rows * cols))
+
+    def _mask_heads(self, layer: torch.nn.Module, arch: Any, method: str, initial: float) -> None:
+        """One score per head: its rows of Q, K and V and its columns of O go together, so a
+        pruned head is idle and `fold` removes it."""
+        attention = layer.get_submodule(arch.self_attention)
+        heads, size = attention.num_attention_heads, attention.attention_head_size
+        hidden = layer.get_submodule(arch.query).weight.shape[1]
+        mask = ScoreMask((heads, 1), method, initial, 4 * size * hidden)
+        for name in (arch.query, arch.key, arch.value):
+            parametrize.register_parametrization(layer.get_submodule(name), "weight", BlockMasked(mask, (size, hidden)))
+        output = layer.get_submodule(arch.attention_output)
+        parametrize.register_parametrization(output, "weight", BlockMasked(mask, (output.weight.shape[0], size), transpose=True))
+        self.masks.append((mask, 4 * heads * size * hidden))
 
     # --- hook interface -------------------------------------------------------------------
     def param_groups(self, model: torch.nn.Module) -> list[dict[str, Any]]:
@@ -91,21 +110,29 @@ class MovementHook(TrainHook):
         self.final = reached_final(step, total_steps, cooldown)
 
     def _set_global_cutoff(self, keep: float) -> None:
-        """One score cutoff for every matrix, placed so the kept blocks and neurons hold a `keep`
-        share of the prunable weights. Matrices then compete: whole heads can empty (as with the
-        paper's global threshold), which a per-matrix top-k never does."""
-        scores = torch.cat([mask.scores.detach().flatten().cpu() for mask, _ in self.masks])
-        sizes = torch.cat([size.flatten() for size in self.unit_sizes])
-        order = torch.argsort(scores, descending=True)
+        """One cutoff for every matrix, placed so the kept units hold a `keep` share of the
+        prunable weights. Matrices then compete: whole heads can empty (as with the paper's
+        global threshold), which a per-matrix top-k never does. Units are ranked by score per
+        weight: a unit's movement score sums its weights' first-order importance, so score / size
+        is the loss given up per weight removed, comparable across blocks, neurons and heads."""
+        density = torch.cat([(mask.scores.detach() / mask.unit_size).flatten().cpu() for mask, _ in self.masks])
+        sizes = torch.cat([torch.full((mask.scores.numel(),), mask.unit_size) for mask, _ in self.masks])
+        order = torch.argsort(density, descending=True)
         kept_weights = torch.cumsum(sizes[order], 0)
         count = int(torch.searchsorted(kept_weights, keep * float(sizes.sum())).clamp(max=len(order) - 1)) + 1
-        cutoff = float(scores[order[count - 1]])
+        cutoff = float(density[order[count - 1]])
         for mask, _ in self.masks:
             mask.cutoff = cutoff
 
     def checkpoint_eligible(self) -> bool:
         """Only epochs at the final sparsity may be kept as 'best': earlier ones are denser."""
         return self.final
+
+    def after_restore(self) -> None:
+        """The loop loaded an earlier epoch's scores: place the global cutoff on them again, so the
+        masks are the ones that epoch was evaluated with (a stale cutoff would change them)."""
+        if self.settings.method == "hard" and self.settings.ranking == "global":
+            self._set_global_cutoff(1.0 - self.settings.sparsity)
 
     # --- results ----------------------------------------------------------------------------
     def sparsity(self) -> float:

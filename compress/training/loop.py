@@ -72,6 +72,9 @@ class TrainHook:
         """Whether the model as it is now may be kept as the best epoch (e.g. a schedule has finished)."""
         return True
 
+    def after_restore(self) -> None:
+        """Called after the best epoch's weights are loaded back, to rebuild state derived from them."""
+
 
 @dataclass
 class TrainResult:
@@ -215,6 +218,8 @@ def _train(
     result.cost = meter.finish(position.samples)
     if best_state is not None:
         model.load_state_dict(best_state)
+        for hook in hooks:
+            hook.after_restore()
     return result
 
 
