@@ -114,6 +114,14 @@ def has_trained_labels(config: Any) -> bool:
     return bool(names) and not all(DEFAULT_LABEL.match(str(n)) for n in names)
 
 
+def dtype_name(model: Any) -> str:
+    """fp32 / bf16 / fp16: the precision a PyTorch model computes in (its first parameter's)."""
+    import torch
+
+    dtype = next(model.parameters()).dtype
+    return {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}.get(dtype, str(dtype))
+
+
 def load_classifier(
     source: ModelSource,
     label_names: tuple[str, ...],
@@ -121,8 +129,12 @@ def load_classifier(
     allow_new_head: bool,
     trust_remote_code: bool = False,
     allow_pickle: bool = False,
+    stored_dtype: bool = False,
 ) -> LoadedModel:
     """Load model and tokenizer for these labels, keeping the label order the model already uses.
+
+    Weights load in fp32 (what training needs) unless `stored_dtype`: then as saved, so a model
+    stored in bf16 is measured in bf16.
 
     An existing classifier keeps its own label order. A model without matching labels gets a
     fresh head only when `allow_new_head` (a recipe that fine-tunes); otherwise that is an error.
@@ -154,7 +166,8 @@ def load_classifier(
 
         if order != existing:
             raise CompressError(f"{source.reference!r} is a pruned classifier; its labels must match the data's")
-        model, tokenizer = load_pruned(source.location), AutoTokenizer.from_pretrained(source.location)
+        model = load_pruned(source.location, dtype="auto" if stored_dtype else torch.float32)
+        tokenizer = AutoTokenizer.from_pretrained(source.location)
         return LoadedModel(model, tokenizer, order, new_head=False)
     try:
         model = AutoModelForSequenceClassification.from_pretrained(
@@ -165,7 +178,7 @@ def load_classifier(
             ignore_mismatched_sizes=order != existing,
             use_safetensors=None if allow_pickle else True,
             trust_remote_code=trust_remote_code,
-            dtype=torch.float32,
+            dtype="auto" if stored_dtype else torch.float32,
         )
         tokenizer = AutoTokenizer.from_pretrained(source.location, trust_remote_code=trust_remote_code)
     except (OSError, ValueError, EnvironmentError) as exc:

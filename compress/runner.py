@@ -155,7 +155,7 @@ def _benchmark(recipe: Recipe, source: Any, loaded: Any, artifact: Artifact, log
     import torch
 
     from compress.bench.benchmark import Candidate, run_benchmark
-    from compress.models import load_classifier
+    from compress.models import dtype_name, load_classifier
 
     if artifact.model_changed:
         torch.manual_seed(recipe.seed)
@@ -165,7 +165,7 @@ def _benchmark(recipe: Recipe, source: Any, loaded: Any, artifact: Artifact, log
     baseline = Candidate("baseline: input, pytorch fp32", "torch", source.location, baseline_model)
     candidates = []
     if artifact.model_changed:
-        candidates.append(Candidate("pytorch fp32", "torch", str(artifact.model_dir), artifact.model))
+        candidates.append(Candidate(f"pytorch {dtype_name(artifact.model)}", "torch", str(artifact.model_dir), artifact.model))
     candidates += [Candidate(name, "onnx", str(path)) for name, path in artifact.onnx.items()]
     if not candidates:
         log("benchmark: no pass changed the model; measuring the baseline alone")
@@ -218,7 +218,7 @@ def bench_models(
             candidates.append(Candidate(ref, "onnx", str(Path(ref).resolve())))
         else:
             source = resolve_model(ref)
-            other = load_classifier(source, data.label_map.names, allow_new_head=False)
+            other = load_classifier(source, data.label_map.names, allow_new_head=False, stored_dtype=True)
             if other.label_order != loaded.label_order:
                 raise CompressError(f"{ref}: label order {list(other.label_order)} differs from the baseline's")
             candidates.append(Candidate(ref, "torch", source.location, other.model))

@@ -80,13 +80,18 @@ def test_bench_command_measures_given_models(tiny_classifier_dir, toy_data, tmp_
     first = tmp_path / "first"
     assert run_int8(tiny_classifier_dir, toy_data, first, "--set", "passes.1.quantize.min_agreement=0") == 0
     out = tmp_path / "bench"
-    code = main(["bench", str(first / "onnx" / "model_int8_dynamic.onnx"), str(tiny_classifier_dir),
+    half = tmp_path / "bf16"
+    assert main(["run", str(REPO / "recipes/precision-bf16.yaml"), "--model", str(tiny_classifier_dir), "--data",
+                 str(toy_data), "--out", str(half), "--set", "benchmark.enabled=false"]) == 0
+    code = main(["bench", str(first / "onnx" / "model_int8_dynamic.onnx"), str(tiny_classifier_dir), str(half / "model"),
                  "--baseline", str(tiny_classifier_dir), "--data", str(toy_data), "--out", str(out),
                  "--rounds", "2", "--min-seconds", "0.05", "--no-memory"])
     assert code == 0
     report = json.loads((out / "report.json").read_text())
-    assert len(report["benchmark"]["candidates"]) == 2
-    assert report["benchmark"]["candidates"][1]["agreement_with_baseline"] == 1.0  # the baseline itself
+    candidates = report["benchmark"]["candidates"]
+    assert len(candidates) == 3
+    assert candidates[1]["agreement_with_baseline"] == 1.0  # the baseline itself
+    assert [c["precision"] for c in candidates] == [None, "fp32", "bf16"]  # a bf16 model is measured in bf16
 
 
 @pytest.mark.parametrize(

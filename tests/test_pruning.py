@@ -142,6 +142,10 @@ def test_masked_training_sparsity_and_fold_give_the_same_logits(arch, tmp_path):
     assert layout(reloaded) == model.config.compress_layout
     assert torch.allclose(logits(reloaded, ids), masked, atol=1e-5)
 
+    model.to(torch.bfloat16).save_pretrained(tmp_path / "folded-bf16")  # as the precision pass leaves it
+    assert next(load_pruned(tmp_path / "folded-bf16").parameters()).dtype == torch.float32  # like from_pretrained
+    assert next(load_pruned(tmp_path / "folded-bf16", dtype="auto").parameters()).dtype == torch.bfloat16
+
 
 def test_fold_of_an_unpruned_model_changes_nothing():
     model = tiny_model("bert", ["a", "b"])

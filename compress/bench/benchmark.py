@@ -20,6 +20,7 @@ from compress.bench.memory import peak_memory
 from compress.bench.metrics import quality
 from compress.bench.timing import latency_and_throughput, ratio_summary
 from compress.data import Split
+from compress.models import dtype_name
 from compress.onnx_tools import default_threads
 from compress.predictors import OnnxPredictor, Predictor, TorchPredictor, predict_logits
 from compress.recipe import BenchmarkConfig
@@ -72,6 +73,7 @@ def run_benchmark(
         entry: dict[str, Any] = {
             "name": candidate.name,
             "kind": candidate.kind,
+            "precision": dtype_name(predictor.model) if isinstance(predictor, TorchPredictor) else None,
             "location": candidate.location,
             "latency_ms": timing.percentiles_ms(),
             "latency_calls": int(len(timing.calls)),

@@ -96,15 +96,16 @@ def layout(model: torch.nn.Module) -> dict[str, list[int]]:
     }
 
 
-def load_pruned(path: str | Path, **kwargs: Any) -> torch.nn.Module:
-    """Load a classifier saved by compress, folded or not: `model = load_pruned("out/model")`."""
+def load_pruned(path: str | Path, dtype: torch.dtype | str = torch.float32, **kwargs: Any) -> torch.nn.Module:
+    """Load a classifier saved by compress, folded or not: `model = load_pruned("out/model")`.
+    Weights come in fp32, like `from_pretrained`'s default; `dtype="auto"` keeps the stored dtype."""
     from safetensors.torch import load_file
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
     config = AutoConfig.from_pretrained(path)
     shape = getattr(config, LAYOUT_KEY, None)
     if not shape:
-        return AutoModelForSequenceClassification.from_pretrained(path, **kwargs)
+        return AutoModelForSequenceClassification.from_pretrained(path, dtype=dtype, **kwargs)
     model = AutoModelForSequenceClassification.from_config(config)
     resize(model, shape)
     files = sorted(Path(path).glob("*.safetensors"))
@@ -115,7 +116,9 @@ def load_pruned(path: str | Path, **kwargs: Any) -> torch.nn.Module:
     missing = [k for k in missing if not k.endswith("position_ids")]
     if missing or unexpected:
         raise CompressError(f"{path}: weights do not match the recorded layout (missing {missing[:3]}, unexpected {unexpected[:3]})")
-    return model.eval()
+    if dtype == "auto":
+        dtype = next((t.dtype for t in state.values() if t.is_floating_point()), torch.float32)
+    return model.to(dtype).eval()
 
 
 def resize(model: torch.nn.Module, shape: dict[str, list[int]]) -> None:
