@@ -48,7 +48,7 @@ class MovementHook(TrainHook):
         initial = SOFT_INITIAL_SCORE if settings.method == "soft" else HARD_INITIAL_SCORE
         for layer in encoder_layers(model):
             if settings.attention_unit == "head":
-                self._mask_heads(layer, arch, settings.method, initial)
+                self._mask_heads(layer, arch, settings, initial)
             else:
                 self._mask_blocks(layer, arch, settings, initial)
             ffn_in, ffn_out = layer.get_submodule(arch.ffn_in), layer.get_submodule(arch.ffn_out)
@@ -72,13 +72,13 @@ class MovementHook(TrainHook):
             parametrize.register_parametrization(linear, "weight", BlockMasked(mask, settings.block))
             self.masks.append((mask, rows * cols))
 
-    def _mask_heads(self, layer: torch.nn.Module, arch: Any, method: str, initial: float) -> None:
+    def _mask_heads(self, layer: torch.nn.Module, arch: Any, settings: MovementSettings, initial: float) -> None:
         """One score per head: its rows of Q, K and V and its columns of O go together, so a
         pruned head is idle and `fold` removes it."""
         attention = layer.get_submodule(arch.self_attention)
         heads, size = attention.num_attention_heads, attention.attention_head_size
         hidden = layer.get_submodule(arch.query).weight.shape[1]
-        mask = ScoreMask((heads, 1), method, initial, 4 * size * hidden)
+        mask = ScoreMask((heads, 1), settings.method, initial, 4 * size * hidden)
         for name in (arch.query, arch.key, arch.value):
             parametrize.register_parametrization(layer.get_submodule(name), "weight", BlockMasked(mask, (size, hidden)))
         output = layer.get_submodule(arch.attention_output)
