@@ -15,7 +15,7 @@ import json
 import time
 
 from compress.bench.environment import environment
-from compress.onnx_tools import default_threads
+from compress.cpus import default_threads
 from compress.regress import GateSettings, Slowed, Thresholds, run_gate
 
 

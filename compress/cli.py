@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     regress.add_argument("--rounds", type=int, default=7)
     regress.add_argument("--min-seconds", type=float, default=6.0, help="measured time per model, all rounds together")
     regress.add_argument("--threads", type=int)
+    regress.add_argument("--max-round-spread", type=float,
+                         help="fail as unreliable when per-round speed ratios differ more than this factor (off by default)")
     regress.add_argument("--eval-limit", type=int)
     regress.add_argument("--max-length", type=int, default=128)
     regress.add_argument("--json", type=Path, help="write github-action-benchmark customSmallerIsBetter JSON here")
@@ -136,7 +138,7 @@ def _regress(args: argparse.Namespace) -> int:
         "max_accuracy_drop": args.max_accuracy_drop,
     })
     settings = _from_flags(GateSettings, rounds=args.rounds, min_seconds=args.min_seconds, threads=args.threads,
-                           eval_limit=args.eval_limit)
+                           eval_limit=args.eval_limit, max_round_spread=args.max_round_spread)
     verdict = run_gate(args.baseline, args.candidate, args.data, thresholds, settings, args.max_length, log=_log)
     print(table(verdict))
     if args.json:

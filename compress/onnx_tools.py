@@ -7,7 +7,6 @@ only when it is measurably faster here; otherwise the plain graph stays.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -15,19 +14,10 @@ import numpy as np
 
 from compress.artifact import Artifact
 from compress.batching import encode
+from compress.cpus import default_threads
 from compress.predictors import OnnxPredictor, TorchPredictor, predict_logits
 
 KEEP_IF_FASTER_BY = 0.03  # an optimized graph must be at least 3% faster to replace the plain one
-
-
-def default_threads() -> int:
-    """Physical cores where we can tell (hyper-threads slow dense kernels), else logical CPUs."""
-    try:
-        import psutil
-
-        return psutil.cpu_count(logical=False) or os.cpu_count() or 1
-    except ImportError:
-        return os.cpu_count() or 1
 
 
 def compare_with_torch(artifact: Artifact, path: Path, examples: int, reference_logits: np.ndarray | None = None) -> dict[str, Any]:

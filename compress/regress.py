@@ -44,6 +44,8 @@ class GateSettings(BaseModel):
     batch_size: int = Field(32, ge=1)
     threads: int | None = Field(None, ge=1)
     eval_limit: int | None = Field(None, ge=1)
+    max_round_spread: float | None = Field(
+        None, gt=1, description="if set, fail as unreliable when per-round speed ratios differ more than this factor")
 
 
 def load_thresholds(path: Path | None, overrides: dict[str, float | None]) -> Thresholds:
@@ -74,6 +76,8 @@ class Check:
     limit: float
     passed: bool
     spread: tuple[float, float] | None = None  # min and max over rounds, where there are rounds
+    upper_bound: bool = False  # the limit is a maximum (a drop, a spread), not a minimum
+    advice: str | None = None  # printed when the check fails
 
 
 @dataclass
@@ -122,11 +126,23 @@ def compare(
     if thresholds.min_throughput_speedup is not None:
         verdict.checks.append(Check("throughput speedup", batch["median"], thresholds.min_throughput_speedup,
                                     batch["median"] >= thresholds.min_throughput_speedup, (batch["min"], batch["max"])))
+    if verdict.checks and settings.max_round_spread is not None:
+        verdict.checks.append(_round_agreement(verdict.checks, settings.max_round_spread))
     if thresholds.max_accuracy_drop is not None:
         drop = acc[baseline.name] - acc[candidate.name]
         verdict.checks.append(Check("accuracy drop (points)", drop, thresholds.max_accuracy_drop,
-                                    drop <= thresholds.max_accuracy_drop))
+                                    drop <= thresholds.max_accuracy_drop, upper_bound=True))
     return verdict
+
+
+def _round_agreement(speed_checks: list[Check], limit: float) -> Check:
+    """Fail when rounds disagree wildly (largest/smallest ratio above `limit`). Opt-in: the median
+    already discounts a minority of disturbed rounds, and on a shared CI runner a stall of a few
+    rounds is common (a 5x spread was seen there with a verdict the median got right). Set it
+    where a disturbed measurement should fail loudly rather than rest on the undisturbed rounds."""
+    spread = max(hi / lo for lo, hi in (c.spread for c in speed_checks if c.spread))
+    return Check("round spread (max/min)", spread, limit, spread <= limit, upper_bound=True,
+                 advice="rounds disagree: the machine was busy or throttling; rerun alone, or raise --min-seconds")
 
 
 def table(verdict: Verdict) -> str:
@@ -134,7 +150,7 @@ def table(verdict: Verdict) -> str:
         f"{'check':<24} {'measured':>10} {'limit':>10} {'rounds (min-max)':>18}  result",
     ]
     for check in verdict.checks:
-        bound = ">=" if "drop" not in check.name else "<="
+        bound = "<=" if check.upper_bound else ">="
         spread = f"{check.spread[0]:.3f}-{check.spread[1]:.3f}" if check.spread else ""
         lines.append(f"{check.name:<24} {check.measured:>10.3f} {bound + format(check.limit, '.3f'):>10} "
                      f"{spread:>18}  {'pass' if check.passed else 'FAIL'}")
@@ -143,6 +159,7 @@ def table(verdict: Verdict) -> str:
                  f"accuracy {b['accuracy']:.1f}")
     lines.append(f"candidate {c['name']}: p50 {c['latency_ms']['p50']:.2f} ms, {c['samples_per_second']:.1f}/s, "
                  f"accuracy {c['accuracy']:.1f}")
+    lines += [check.advice for check in verdict.checks if check.advice and not check.passed]
     lines.append("verdict: " + ("pass" if verdict.passed else "REGRESSION"))
     return "\n".join(lines)
 
@@ -208,7 +225,7 @@ def run_gate(
     from compress.batching import encode
     from compress.bench.targets import label_order, load_predictor, resolve_target
     from compress.data import load_task_data
-    from compress.onnx_tools import default_threads
+    from compress.cpus import default_threads
 
     baseline_target, candidate_target = resolve_target(baseline_ref), resolve_target(candidate_ref)
     folders = [t.model_folder for t in (baseline_target, candidate_target) if t.model_folder]

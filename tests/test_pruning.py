@@ -55,17 +55,17 @@ def test_hard_ranking_meets_the_sparsity_globally_or_per_matrix(ranking):
     hook = MovementHook(model, MovementSettings(sparsity=0.3, block=BLOCK, ranking=ranking))
     torch.manual_seed(0)
     with torch.no_grad():
-        for mask, _ in hook.masks:
+        for mask in hook.masks:
             low = mask.scores.shape[1] != 1  # attention grids are (4, 4); FFN grids are (64, 1)
             mask.scores.copy_(torch.randn(mask.scores.shape) - (5.0 if low else 0.0))
-        hook.masks[0][0].scores[1] += 20.0  # layer 0, query rows of head 1
+        hook.masks[0].scores[1] += 20.0  # layer 0, query rows of head 1
     hook.after_step(100, 100)
     assert hook.sparsity() == pytest.approx(0.3, abs=0.02)
-    attention = [mask.density() for mask, _ in hook.masks if mask.scores.shape[1] != 1]
-    ffn = [mask.density() for mask, _ in hook.masks if mask.scores.shape[1] == 1]
+    attention = [mask.density() for mask in hook.masks if mask.scores.shape[1] != 1]
+    ffn = [mask.density() for mask in hook.masks if mask.scores.shape[1] == 1]
     if ranking == "global":  # attention and FFN hold 8192 prunable weights each: 60% of attention goes
         assert ffn == [1.0, 1.0] and sum(attention) / len(attention) == pytest.approx(0.4, abs=0.04)
-        assert hook.masks[0][0].binary()[1].sum() == 4
+        assert hook.masks[0].binary()[1].sum() == 4
     else:
         assert all(d == pytest.approx(0.7, abs=0.07) for d in attention + ffn)
 
@@ -77,11 +77,11 @@ def test_restoring_an_earlier_epoch_places_the_global_cutoff_again():
     hook = MovementHook(model, MovementSettings(sparsity=0.5, block=BLOCK))
     torch.manual_seed(0)
     with torch.no_grad():
-        for mask, _ in hook.masks:
+        for mask in hook.masks:
             mask.scores.copy_(torch.randn(mask.scores.shape))
     hook.after_step(100, 100)
     with torch.no_grad():  # the best epoch's scores, loaded back: all lower than the last epoch's
-        for mask, _ in hook.masks:
+        for mask in hook.masks:
             mask.scores.sub_(1.0)
     assert hook.sparsity() > 0.6
     hook.after_restore()
@@ -95,8 +95,8 @@ def test_head_units_are_ranked_per_weight_and_fold_exactly():
     hook = MovementHook(model, MovementSettings(sparsity=0.125, attention_unit="head"))
     per_weight = {0: [2.0, 0.5, 2.0, 2.0], 1: [2.0, 2.0, 2.0, 0.5]}
     with torch.no_grad():
-        heads = [mask for mask, _ in hook.masks if mask.scores.shape == (4, 1)]
-        neurons = [mask for mask, _ in hook.masks if mask.scores.shape != (4, 1)]
+        heads = [mask for mask in hook.masks if mask.scores.shape == (4, 1)]
+        neurons = [mask for mask in hook.masks if mask.scores.shape != (4, 1)]
         for layer, mask in enumerate(heads):
             mask.scores.copy_(torch.tensor(per_weight[layer]).view(4, 1) * mask.unit_size)
         for mask in neurons:
@@ -117,7 +117,7 @@ def test_masked_training_sparsity_and_fold_give_the_same_logits(arch, tmp_path):
     model = tiny_model(arch, ["a", "b", "c"])
     hook = MovementHook(model, MovementSettings(sparsity=0.5, block=BLOCK))
     generator = torch.Generator().manual_seed(0)
-    for mask, _ in hook.masks:
+    for mask in hook.masks:
         with torch.no_grad():
             mask.scores.copy_(torch.randn(mask.scores.shape, generator=generator))
     hook.after_step(100, 100)  # end of schedule: final sparsity
@@ -173,7 +173,7 @@ def test_movement_scores_train_and_masks_follow_the_schedule(toy_data, tmp_path)
     assert hook.sparsity() == pytest.approx(0.5, abs=0.02)
     # 6 steps an epoch, 24 in all, cool-down from step 17: epochs 1-2 are denser and may not be chosen
     assert result.best_epoch in (3, 4)
-    assert any(mask.scores.abs().sum() > 0 for mask, _ in hook.masks)
+    assert any(mask.scores.abs().sum() > 0 for mask in hook.masks)
 
 
 def test_prune_kd_int8_recipe_end_to_end(tiny_classifier_dir, toy_data, tmp_path):

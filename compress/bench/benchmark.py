@@ -21,7 +21,7 @@ from compress.bench.metrics import quality
 from compress.bench.timing import latency_and_throughput, ratio_summary
 from compress.data import Split
 from compress.models import dtype_name
-from compress.onnx_tools import default_threads
+from compress.cpus import default_threads
 from compress.predictors import OnnxPredictor, Predictor, TorchPredictor, predict_logits
 from compress.recipe import BenchmarkConfig
 

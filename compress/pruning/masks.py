@@ -61,6 +61,11 @@ class ScoreMask(torch.nn.Module):
     def density(self) -> float:
         return float(self.binary().mean())
 
+    @property
+    def weights(self) -> float:
+        """Prunable weights this mask governs."""
+        return self.scores.numel() * self.unit_size
+
 
 class BlockMasked(torch.nn.Module):
     """Parametrization W -> W * mask expanded from a (rows, cols) block grid to W's shape.

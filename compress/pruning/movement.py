@@ -43,7 +43,7 @@ class MovementSettings:
 class MovementHook(TrainHook):
     def __init__(self, model: torch.nn.Module, settings: MovementSettings) -> None:
         self.settings = settings
-        self.masks: list[tuple[ScoreMask, int]] = []  # (mask, prunable weights it governs)
+        self.masks: list[ScoreMask] = []
         arch = architecture(model.config.model_type)
         initial = SOFT_INITIAL_SCORE if settings.method == "soft" else HARD_INITIAL_SCORE
         for layer in encoder_layers(model):
@@ -58,7 +58,7 @@ class MovementHook(TrainHook):
             if ffn_in.bias is not None:
                 parametrize.register_parametrization(ffn_in, "bias", BlockMasked(mask, (1, 1)))
             parametrize.register_parametrization(ffn_out, "weight", BlockMasked(mask, (hidden, 1), transpose=True))
-            self.masks.append((mask, 2 * neurons * hidden))
+            self.masks.append(mask)
         self.final = False
 
     def _mask_blocks(self, layer: torch.nn.Module, arch: Any, settings: MovementSettings, initial: float) -> None:
@@ -70,7 +70,7 @@ class MovementHook(TrainHook):
             unit = settings.block[0] * settings.block[1]
             mask = ScoreMask((rows // settings.block[0], cols // settings.block[1]), settings.method, initial, unit)
             parametrize.register_parametrization(linear, "weight", BlockMasked(mask, settings.block))
-            self.masks.append((mask, rows * cols))
+            self.masks.append(mask)
 
     def _mask_heads(self, layer: torch.nn.Module, arch: Any, settings: MovementSettings, initial: float) -> None:
         """One score per head: its rows of Q, K and V and its columns of O go together, so a
@@ -83,30 +83,30 @@ class MovementHook(TrainHook):
             parametrize.register_parametrization(layer.get_submodule(name), "weight", BlockMasked(mask, (size, hidden)))
         output = layer.get_submodule(arch.attention_output)
         parametrize.register_parametrization(output, "weight", BlockMasked(mask, (output.weight.shape[0], size), transpose=True))
-        self.masks.append((mask, 4 * heads * size * hidden))
+        self.masks.append(mask)
 
     # --- hook interface -------------------------------------------------------------------
     def param_groups(self, model: torch.nn.Module) -> list[dict[str, Any]]:
-        scores = [mask.scores for mask, _ in self.masks]
+        scores = [mask.scores for mask in self.masks]
         return [{"params": scores, "lr": self.settings.scores_learning_rate, "weight_decay": 0.0}]
 
     def loss(self, rows: np.ndarray, inputs: dict[str, torch.Tensor], outputs: Any, loss: torch.Tensor) -> torch.Tensor:
         if self.settings.method != "soft" or not self.settings.regularization:
             return loss
-        current = self.masks[0][0].threshold / self.settings.final_threshold  # lambda grows with the threshold
-        penalty = torch.stack([torch.sigmoid(mask.scores).mean() for mask, _ in self.masks]).mean()
+        current = self.masks[0].threshold / self.settings.final_threshold  # lambda grows with the threshold
+        penalty = torch.stack([torch.sigmoid(mask.scores).mean() for mask in self.masks]).mean()
         return loss + self.settings.regularization * current * penalty
 
     def after_step(self, step: int, total_steps: int) -> None:
         warmup = int(total_steps * self.settings.warmup_ratio)
         cooldown = int(total_steps * self.settings.cooldown_ratio)
-        for mask, _ in self.masks:
+        for mask in self.masks:
             if self.settings.method == "soft":
                 mask.threshold = cubic(step, total_steps, warmup, cooldown, 0.0, self.settings.final_threshold)
             else:
                 mask.keep = cubic(step, total_steps, warmup, cooldown, 1.0, 1.0 - self.settings.sparsity)
         if self.settings.method == "hard" and self.settings.ranking == "global":
-            self._set_global_cutoff(self.masks[0][0].keep)
+            self._set_global_cutoff(self.masks[0].keep)
         self.final = reached_final(step, total_steps, cooldown)
 
     def _set_global_cutoff(self, keep: float) -> None:
@@ -115,13 +115,13 @@ class MovementHook(TrainHook):
         global threshold), which a per-matrix top-k never does. Units are ranked by score per
         weight: a unit's movement score sums its weights' first-order importance, so score / size
         is the loss given up per weight removed, comparable across blocks, neurons and heads."""
-        density = torch.cat([(mask.scores.detach() / mask.unit_size).flatten().cpu() for mask, _ in self.masks])
-        sizes = torch.cat([torch.full((mask.scores.numel(),), mask.unit_size) for mask, _ in self.masks])
+        density = torch.cat([(mask.scores.detach() / mask.unit_size).flatten().cpu() for mask in self.masks])
+        sizes = torch.cat([torch.full((mask.scores.numel(),), mask.unit_size) for mask in self.masks])
         order = torch.argsort(density, descending=True)
         kept_weights = torch.cumsum(sizes[order], 0)
         count = int(torch.searchsorted(kept_weights, keep * float(sizes.sum())).clamp(max=len(order) - 1)) + 1
         cutoff = float(density[order[count - 1]])
-        for mask, _ in self.masks:
+        for mask in self.masks:
             mask.cutoff = cutoff
 
     def checkpoint_eligible(self) -> bool:
@@ -137,8 +137,8 @@ class MovementHook(TrainHook):
     # --- results ----------------------------------------------------------------------------
     def sparsity(self) -> float:
         """Fraction of prunable encoder weights currently masked."""
-        total = sum(size for _, size in self.masks)
-        return 1.0 - sum(mask.density() * size for mask, size in self.masks) / total
+        total = sum(mask.weights for mask in self.masks)
+        return 1.0 - sum(mask.density() * mask.weights for mask in self.masks) / total
 
     def bake(self, model: torch.nn.Module) -> None:
         """Multiply the masks into the weights and drop the parametrizations: a plain model with zeros."""

@@ -1,0 +1,56 @@
+"""How many threads a measurement or an inference session should use on this machine.
+
+A container often sees every core of its host but may only use a share of them (an affinity
+mask, a cgroup CPU quota such as `docker --cpus 2`). Threads beyond that share do not run in
+parallel: they exhaust the quota and the whole process is paused until the next period, which
+turns a 0.2 ms call into a 100 ms one. Hyper-threads slow dense kernels, so physical cores
+count where they can be told apart.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+CGROUP_V2_MAX = Path("/sys/fs/cgroup/cpu.max")
+CGROUP_V1_QUOTA = Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
+CGROUP_V1_PERIOD = Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
+
+
+def default_threads() -> int:
+    """The smallest of: CPUs this process may run on, its CPU quota, physical cores."""
+    limits = [_allowed_cpus(), _quota_cpus(), _physical_cores()]
+    return max(1, min(limit for limit in limits if limit))
+
+
+def _allowed_cpus() -> int | None:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count()
+
+
+def _quota_cpus() -> int | None:
+    """Whole CPUs of the cgroup quota (v2 `cpu.max`, else v1 cfs files); None when unlimited or unknown."""
+    try:
+        if CGROUP_V2_MAX.is_file():
+            quota, period = CGROUP_V2_MAX.read_text().split()[:2]
+        else:
+            quota, period = CGROUP_V1_QUOTA.read_text().strip(), CGROUP_V1_PERIOD.read_text().strip()
+    except (OSError, ValueError):
+        return None
+    if quota in ("max", "-1"):
+        return None
+    try:
+        return max(1, math.floor(int(quota) / int(period)))
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def _physical_cores() -> int | None:
+    try:
+        import psutil
+    except ImportError:
+        return None
+    return psutil.cpu_count(logical=False)

@@ -1,0 +1,45 @@
+"""Thread count: never more threads than the CPUs the process may use (affinity, cgroup quota)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from compress import cpus
+
+
+@pytest.mark.parametrize("v2, v1, expected", [
+    ("200000 100000\n", None, 2),       # docker --cpus 2 on cgroup v2
+    ("150000 100000\n", None, 1),       # 1.5 CPUs: one whole thread
+    ("max 100000\n", None, None),       # no quota
+    (None, ("400000", "100000"), 4),    # cgroup v1
+    (None, ("-1", "100000"), None),
+    (None, None, None),                 # no cgroup files at all
+    ("garbage\n", None, None),
+])
+def test_quota_is_read_from_cgroup_v2_or_v1(tmp_path, monkeypatch, v2, v1, expected):
+    paths = {name: tmp_path / name for name in ("cpu.max", "quota", "period")}
+    if v2 is not None:
+        paths["cpu.max"].write_text(v2)
+    if v1 is not None:
+        paths["quota"].write_text(v1[0])
+        paths["period"].write_text(v1[1])
+    monkeypatch.setattr(cpus, "CGROUP_V2_MAX", paths["cpu.max"])
+    monkeypatch.setattr(cpus, "CGROUP_V1_QUOTA", paths["quota"])
+    monkeypatch.setattr(cpus, "CGROUP_V1_PERIOD", paths["period"])
+    assert cpus._quota_cpus() == expected
+
+
+def test_default_threads_takes_the_tightest_limit(monkeypatch):
+    monkeypatch.setattr(cpus, "_allowed_cpus", lambda: 64)
+    monkeypatch.setattr(cpus, "_quota_cpus", lambda: 2)
+    monkeypatch.setattr(cpus, "_physical_cores", lambda: 32)
+    assert cpus.default_threads() == 2
+    monkeypatch.setattr(cpus, "_quota_cpus", lambda: None)
+    monkeypatch.setattr(cpus, "_physical_cores", lambda: None)
+    assert cpus.default_threads() == 64
+
+
+def test_default_threads_on_this_machine_is_usable():
+    assert 1 <= cpus.default_threads() <= len(os.sched_getaffinity(0))
