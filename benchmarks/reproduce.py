@@ -28,6 +28,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,7 +155,11 @@ def main() -> None:
         parser.error("--jobs must be at least 1")
     seeds = args.seeds[:1] if args.quick else args.seeds
     configs = matrix(args.quick)
-    runs = train_all([(c, seed) for c in configs for seed in (seeds if c.trained else [0])], args)
+    tasks = [(c, seed) for c in configs for seed in (seeds if c.trained else [0])]
+    started = time.monotonic()
+    fresh = sum(not (args.out / "runs" / f"{slug(c.name)}-{seed}" / "report.json").is_file() for c, seed in tasks)
+    runs = train_all(tasks, args)
+    trained = time.monotonic()
 
     rows: list[tuple[str, list[tuple[str, Path | None]]]] = []  # (row name, [(bench key, run folder)])
     candidates: dict[str, str] = {}
@@ -172,11 +177,16 @@ def main() -> None:
         rows.append((config.name, members))
         if members_int8:
             rows.append((f"{config.name} + int8", members_int8))
+    fresh_bench = not (args.out / "bench" / "report.json").is_file()
     report = measure(candidates, args)
-    write(report, rows, candidates, args)
+    finished = time.monotonic()
+    wall = (f"Wall time of the command: {(finished - started) / 60:.0f} min; training {(trained - started) / 60:.0f} min "
+            f"({fresh} of {len(tasks)} runs trained by this invocation, {args.jobs} at a time), benchmark "
+            f"{(finished - trained) / 60:.0f} min{'' if fresh_bench else ' (reused)'}.")
+    write(report, rows, candidates, args, wall)
 
 
-def write(report: dict, rows: list, candidates: dict[str, str], args: argparse.Namespace) -> None:
+def write(report: dict, rows: list, candidates: dict[str, str], args: argparse.Namespace, wall: str) -> None:
     bench = report["benchmark"]
     by_location = {c["location"]: c for c in bench["candidates"]}
     base = bench["baseline"]
@@ -207,7 +217,8 @@ def write(report: dict, rows: list, candidates: dict[str, str], args: argparse.N
     text = [
         "# Reproduction: the MahaNews study's matrix with the packaged MiniLM", "",
         "Command: `python benchmarks/reproduce.py --teacher " + str(args.teacher) + " --data " + args.data
-        + " --out " + str(args.out) + (" --quick" if args.quick else "") + "`", "",
+        + " --out " + str(args.out) + (" --quick" if args.quick else "") + (f" --jobs {args.jobs}" if args.jobs > 1 else "")
+        + "`", "", wall, "",
         f"Environment: {environment.get('cpu')}, {environment.get('threads')} threads, Python {environment.get('python')}, "
         f"compress commit {environment.get('commit')}; libraries {json.dumps(environment.get('libraries'))}.", "",
         f"Accuracy on '{bench['evaluation']['split']}' ({bench['evaluation']['examples']} examples). Every row was measured "
