@@ -1,4 +1,4 @@
-"""How many threads a measurement or an inference session should use on this machine.
+"""How many threads training, a measurement or an inference session should use on this machine.
 
 A container often sees every core of its host but may only use a share of them (an affinity
 mask, a cgroup CPU quota such as `docker --cpus 2`). Threads beyond that share do not run in
@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
+from typing import Callable
 
 CGROUP_V2_MAX = Path("/sys/fs/cgroup/cpu.max")
 CGROUP_V1_QUOTA = Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
@@ -54,3 +55,19 @@ def _physical_cores() -> int | None:
     except ImportError:
         return None
     return psutil.cpu_count(logical=False)
+
+
+def cap_torch_threads(log: Callable[[str], None]) -> int | None:
+    """Lower torch's intra-op threads to `default_threads()` when they exceed it, unless
+    OMP_NUM_THREADS is set (then whoever set it, a launcher such as torchrun included, decides).
+    Returns the new count, or None when nothing changed."""
+    if os.environ.get("OMP_NUM_THREADS"):
+        return None
+    import torch
+
+    wanted, current = default_threads(), torch.get_num_threads()
+    if current <= wanted:
+        return None
+    torch.set_num_threads(wanted)
+    log(f"threads: {wanted} (the CPUs this process may use), not torch's default {current}")
+    return wanted

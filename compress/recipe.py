@@ -1,7 +1,8 @@
 """Recipes: YAML files that list passes and their settings, validated before any compute.
 
-A recipe is plain data: `yaml.safe_load`, command-line overrides applied to the mapping,
-then pydantic models with `extra="forbid"`. Every error names the key's path
+A recipe is plain data: `yaml.safe_load`, other recipes' passes included where an entry says
+`include: file.yaml`, command-line overrides applied to the mapping, then pydantic models with
+`extra="forbid"`. Every error names the key's path
 (`passes.0.finetune.epochz`) so a user can find it in the file.
 """
 
@@ -65,8 +66,19 @@ class Recipe(_Strict):
 
 
 def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
-    """Read, override and validate a recipe file; raise CompressError naming every problem."""
+    """Read, expand includes, override and validate a recipe file; raise CompressError naming every problem."""
     path = Path(path)
+    raw = _read_mapping(path)
+    raw["passes"] = _expand_includes(raw.get("passes"), path, (path.resolve(),))
+    for item in overrides or []:
+        apply_override(raw, item)
+    try:
+        return parse_recipe(raw)
+    except CompressError as exc:
+        raise CompressError(f"{path}: {exc}") from None
+
+
+def _read_mapping(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise CompressError(f"recipe not found: {path}")
     try:
@@ -77,12 +89,36 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
         raise CompressError(f"{path}: invalid YAML: {first_line(exc)}") from None
     if not isinstance(raw, dict):
         raise CompressError(f"{path}: a recipe is a mapping with at least 'name' and 'passes'")
-    for item in overrides or []:
-        apply_override(raw, item)
-    try:
-        return parse_recipe(raw)
-    except CompressError as exc:
-        raise CompressError(f"{path}: {exc}") from None
+    return raw
+
+
+def _expand_includes(entries: Any, path: Path, chain: tuple[Path, ...]) -> Any:
+    """Replace each `- include: other.yaml` entry by that recipe's passes (the path is relative
+    to the including file), so a variant such as prune25-kd-int8 states only what it adds.
+    Only the passes are taken; the including recipe's own name, seed and settings apply.
+    Expansion comes before `--set`, so override indices count the expanded passes."""
+    if not isinstance(entries, list):
+        return entries  # parse_recipe reports the shape
+    expanded: list[Any] = []
+    for index, entry in enumerate(entries):
+        if not (isinstance(entry, dict) and set(entry) == {"include"}):
+            expanded.append(entry)
+            continue
+        if not isinstance(entry["include"], str):
+            raise CompressError(f"{path}: passes.{index}.include: expected a recipe file name, got {entry['include']!r}")
+        target = (path.parent / entry["include"]).resolve()
+        if target in chain:
+            cycle = " -> ".join(p.name for p in (*chain, target))
+            raise CompressError(f"{path}: passes.{index}.include: recipes include each other ({cycle})")
+        try:
+            included = _read_mapping(target)
+        except CompressError as exc:
+            raise CompressError(f"{path}: passes.{index}.include: {exc}") from None
+        passes = _expand_includes(included.get("passes"), target, (*chain, target))
+        if not isinstance(passes, list):
+            raise CompressError(f"{path}: passes.{index}.include: {target.name} has no list of passes")
+        expanded += passes
+    return expanded
 
 
 def parse_recipe(raw: dict[str, Any]) -> Recipe:
@@ -116,6 +152,9 @@ def _parse_passes(entries: Any, errors: list[str]) -> list[PassConfig]:
             errors.append(f"{where}: each pass is a mapping with exactly one pass name, got {entry!r}")
             continue
         (name, settings), = entry.items()
+        if name == "include":
+            errors.append(f"{where}: include is resolved only when a recipe is loaded from a file")
+            continue
         if name not in REGISTRY:
             errors.append(f"{where}: unknown pass {name!r} (known: {', '.join(sorted(REGISTRY))})")
             continue

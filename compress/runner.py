@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from compress.artifact import Artifact, PassRecord
+from compress.cpus import cap_torch_threads
 from compress.errors import CompressError
 from compress.outputs import atomic_folder, check_destination, manifest, write_json
 from compress.passes import Stage, spec_for
@@ -52,6 +53,7 @@ def run_recipe(recipe: Recipe, options: RunOptions, log: Log = print) -> dict[st
         raise CompressError("no data: pass --data or set 'data.path' in the recipe")
     out = options.out.expanduser().resolve()
     check_destination(out, options.overwrite)
+    cap_torch_threads(log)
     source, loaded, data = _load_inputs(recipe, options, model_ref, data_ref, log)
     state = process_state()
     checkpoints = out.parent / f".{out.name}.checkpoints"

@@ -43,3 +43,22 @@ def test_default_threads_takes_the_tightest_limit(monkeypatch):
 
 def test_default_threads_on_this_machine_is_usable():
     assert 1 <= cpus.default_threads() <= len(os.sched_getaffinity(0))
+
+
+def test_torch_threads_are_capped_unless_omp_num_threads_decides(monkeypatch):
+    import torch
+
+    before = torch.get_num_threads()
+    messages: list[str] = []
+    try:
+        torch.set_num_threads(2)
+        monkeypatch.setattr(cpus, "default_threads", lambda: 1)
+        monkeypatch.setenv("OMP_NUM_THREADS", "2")
+        assert cpus.cap_torch_threads(messages.append) is None and torch.get_num_threads() == 2
+        monkeypatch.delenv("OMP_NUM_THREADS")
+        assert cpus.cap_torch_threads(messages.append) == 1 and torch.get_num_threads() == 1
+        assert messages == ["threads: 1 (the CPUs this process may use), not torch's default 2"]
+        monkeypatch.setattr(cpus, "default_threads", lambda: 4)
+        assert cpus.cap_torch_threads(messages.append) is None and torch.get_num_threads() == 1  # never raised
+    finally:
+        torch.set_num_threads(before)

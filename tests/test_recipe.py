@@ -100,6 +100,43 @@ def test_unreadable_recipe_files(tmp_path, content, message):
         load_recipe(path)
 
 
+def test_include_takes_another_recipes_passes_before_overrides(tmp_path):
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "train.yaml").write_text(yaml.safe_dump(
+        {"name": "base", "seed": 7, "passes": [{"finetune": {"epochs": 5}}]}))
+    (tmp_path / "mid.yaml").write_text(yaml.safe_dump({"name": "mid", "passes": [{"include": "base/train.yaml"}, "export_onnx"]}))
+    path = write(tmp_path, {"name": "top", "passes": [{"include": "mid.yaml"}, {"quantize": {"mode": "dynamic"}}]})
+    recipe = load_recipe(path, ["passes.0.finetune.epochs=2"])  # indices count the expanded passes
+    assert [type(p).__name__ for p in recipe.passes] == ["FinetuneConfig", "ExportOnnxConfig", "QuantizeConfig"]
+    assert recipe.passes[0].epochs == 2 and recipe.name == "top" and recipe.seed == 42  # only passes are taken
+
+
+def test_shipped_variants_repeat_their_base_recipe():
+    base = load_recipe(REPO / "recipes" / "prune25-kd.yaml").passes
+    for variant in ("prune25-kd-int8.yaml", "prune25-kd-bf16.yaml"):
+        assert load_recipe(REPO / "recipes" / variant).passes[: len(base)] == base
+
+
+@pytest.mark.parametrize("files, message", [
+    ({"recipe.yaml": {"name": "r", "passes": [{"include": "missing.yaml"}]}}, "passes.0.include: recipe not found"),
+    ({"recipe.yaml": {"name": "r", "passes": [{"include": "a.yaml"}]},
+      "a.yaml": {"name": "a", "passes": [{"include": "recipe.yaml"}]}}, "include each other (recipe.yaml -> a.yaml -> recipe.yaml)"),
+    ({"recipe.yaml": {"name": "r", "passes": [{"include": 3}]}}, "expected a recipe file name"),
+    ({"recipe.yaml": {"name": "r", "passes": [{"include": "a.yaml"}]}, "a.yaml": {"name": "a"}}, "a.yaml has no list of passes"),
+])
+def test_bad_includes_name_the_problem(tmp_path, files, message):
+    for name, data in files.items():
+        (tmp_path / name).write_text(yaml.safe_dump(data))
+    with pytest.raises(CompressError) as error:
+        load_recipe(tmp_path / "recipe.yaml")
+    assert message in str(error.value)
+
+
+def test_include_needs_a_recipe_file():
+    with pytest.raises(CompressError, match="include is resolved only when a recipe is loaded from a file"):
+        parse_recipe({"name": "r", "passes": [{"include": "other.yaml"}]})
+
+
 def test_yaml_tags_are_not_executed(tmp_path):
     path = write(tmp_path, "name: !!python/object/apply:os.system ['echo hacked']\npasses: [finetune]\n")
     with pytest.raises(CompressError, match="invalid YAML"):
