@@ -16,7 +16,9 @@ benchmarks/ to publish. --quick: one seed, 25% only, fewer epochs (a smoke run, 
 --jobs N: N trainings at a time, sharing the cores (the benchmark still runs alone; the rows'
 training times then measure shared cores). On 2 cores two one-thread KD runs together took 172 s
 against 222 s one after the other at two threads, but the --quick matrix, four uneven runs, only
-fell from ~12 to ~11 min: it pays where many runs of similar length queue, or on more cores.
+fell from ~12 to ~11 min: it pays where many runs of similar length queue, or on more cores. The
+full matrix with --jobs 2 took 89 min on a 2-core Intel Xeon (seed pairs ran side by side: a pair
+of 25% pruning runs 877 s, against ~695 s for one alone on the AMD machine of the first full run).
 The full matrix trains pruning for 6+3 epochs at 25% and 4+2 at 50/75% instead of the
 recipes' 10+6, to fit ~2 hours.
 """
