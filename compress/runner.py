@@ -201,6 +201,7 @@ def bench_models(
 ) -> dict[str, Any]:
     """`compress bench`: measure existing models against a baseline classifier, no passes."""
     from compress.bench.benchmark import Candidate, run_benchmark
+    from compress.bench.targets import is_output_reference, resolve_target
     from compress.data import load_task_data
     from compress.models import load_classifier, resolve_model
 
@@ -214,16 +215,18 @@ def bench_models(
     data = data.with_label_order(loaded.label_order)
     candidates = []
     for ref in candidate_refs:
-        if ref.endswith(".onnx"):
-            if not Path(ref).is_file():
-                raise CompressError(f"ONNX file not found: {ref}")
-            candidates.append(Candidate(ref, "onnx", str(Path(ref).resolve())))
-        else:
-            source = resolve_model(ref)
-            other = load_classifier(source, data.label_map.names, allow_new_head=False, stored_dtype=True)
-            if other.label_order != loaded.label_order:
-                raise CompressError(f"{ref}: label order {list(other.label_order)} differs from the baseline's")
-            candidates.append(Candidate(ref, "torch", source.location, other.model))
+        name, model_ref = ref, ref
+        if is_output_reference(ref):  # an .onnx file, or a run folder standing for its last output
+            target = resolve_target(ref)
+            if target.kind == "onnx":
+                candidates.append(Candidate(target.reference, "onnx", str(target.location)))
+                continue
+            name, model_ref = target.reference, str(target.location)
+        source = resolve_model(model_ref)
+        other = load_classifier(source, data.label_map.names, allow_new_head=False, stored_dtype=True)
+        if other.label_order != loaded.label_order:
+            raise CompressError(f"{ref}: label order {list(other.label_order)} differs from the baseline's")
+        candidates.append(Candidate(name, "torch", source.location, other.model))
     baseline = Candidate(f"baseline: {baseline_ref}", "torch", baseline_source.location, loaded.model)
     with atomic_folder(options.out, options.overwrite) as workdir:
         result = run_benchmark(

@@ -84,14 +84,17 @@ def test_bench_command_measures_given_models(tiny_classifier_dir, toy_data, tmp_
     assert main(["run", str(REPO / "recipes/precision-bf16.yaml"), "--model", str(tiny_classifier_dir), "--data",
                  str(toy_data), "--out", str(half), "--set", "benchmark.enabled=false"]) == 0
     code = main(["bench", str(first / "onnx" / "model_int8_dynamic.onnx"), str(tiny_classifier_dir), str(half / "model"),
-                 "--baseline", str(tiny_classifier_dir), "--data", str(toy_data), "--out", str(out),
-                 "--rounds", "2", "--min-seconds", "0.05", "--no-memory"])
+                 str(first), f"{first}:model", "--baseline", str(tiny_classifier_dir), "--data", str(toy_data),
+                 "--out", str(out), "--rounds", "2", "--min-seconds", "0.05", "--no-memory"])
     assert code == 0
     report = json.loads((out / "report.json").read_text())
     candidates = report["benchmark"]["candidates"]
-    assert len(candidates) == 3
+    assert len(candidates) == 5
     assert candidates[1]["agreement_with_baseline"] == 1.0  # the baseline itself
-    assert [c["precision"] for c in candidates] == [None, "fp32", "bf16"]  # a bf16 model is measured in bf16
+    assert [c["precision"] for c in candidates] == [None, "fp32", "bf16", None, "fp32"]  # a bf16 model is measured in bf16
+    # a run folder stands for its last output (the int8 file); RUN:model for its PyTorch model
+    assert candidates[3]["location"] == str((first / "onnx" / "model_int8_dynamic.onnx").resolve())
+    assert candidates[4]["location"] == str((first / "model").resolve())
 
 
 @pytest.mark.parametrize(

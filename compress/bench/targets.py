@@ -24,6 +24,13 @@ class Target:
     model_folder: Path | None  # where a tokenizer and config.json live, if anywhere
 
 
+def is_output_reference(reference: str) -> bool:
+    """An .onnx file or a compress run folder (`RUN` or `RUN:output`); anything else is a model
+    reference for `models.resolve_model` (a folder, a hub id, an alias)."""
+    folder = reference.partition(":")[0] if ":" in reference and not Path(reference).exists() else reference
+    return folder.endswith(".onnx") or (Path(folder).expanduser() / "manifest.json").is_file()
+
+
 def resolve_target(reference: str) -> Target:
     folder, _, output = reference.partition(":") if ":" in reference and not Path(reference).exists() else (reference, "", "")
     path = Path(folder).expanduser()
