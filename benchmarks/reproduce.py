@@ -98,8 +98,12 @@ def _run(command: list[str], env: dict[str, str], log: Path | None) -> None:
         subprocess.run(command, check=True, env=env, stdout=handle, stderr=subprocess.STDOUT)
 
 
+def run_folder(config: Config, seed: int, args: argparse.Namespace) -> Path:
+    return args.out / "runs" / f"{slug(config.name)}-{seed}"
+
+
 def train(config: Config, seed: int, args: argparse.Namespace, env: dict[str, str]) -> Path:
-    out = args.out / "runs" / f"{slug(config.name)}-{seed}"
+    out = run_folder(config, seed, args)
     logs = out.parent if args.jobs > 1 else None  # one job at a time writes to the console
     if not (out / "report.json").is_file():
         model = {"teacher": str(args.teacher / "model"), "base": "minilm"}[config.model]
@@ -159,7 +163,7 @@ def main() -> None:
     configs = matrix(args.quick)
     tasks = [(c, seed) for c in configs for seed in (seeds if c.trained else [0])]
     started = time.monotonic()
-    fresh = sum(not (args.out / "runs" / f"{slug(c.name)}-{seed}" / "report.json").is_file() for c, seed in tasks)
+    fresh = sum(not (run_folder(c, seed, args) / "report.json").is_file() for c, seed in tasks)
     runs = train_all(tasks, args)
     trained = time.monotonic()
 

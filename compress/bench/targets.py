@@ -24,16 +24,21 @@ class Target:
     model_folder: Path | None  # where a tokenizer and config.json live, if anywhere
 
 
+def _split(reference: str) -> tuple[Path, str]:
+    """`RUN:output` -> (RUN, output); a path that exists keeps any colon it has."""
+    folder, _, output = reference.partition(":") if ":" in reference and not Path(reference).exists() else (reference, "", "")
+    return Path(folder).expanduser(), output
+
+
 def is_output_reference(reference: str) -> bool:
     """An .onnx file or a compress run folder (`RUN` or `RUN:output`); anything else is a model
     reference for `models.resolve_model` (a folder, a hub id, an alias)."""
-    folder = reference.partition(":")[0] if ":" in reference and not Path(reference).exists() else reference
-    return folder.endswith(".onnx") or (Path(folder).expanduser() / "manifest.json").is_file()
+    path, _ = _split(reference)
+    return path.suffix == ".onnx" or (path / "manifest.json").is_file()
 
 
 def resolve_target(reference: str) -> Target:
-    folder, _, output = reference.partition(":") if ":" in reference and not Path(reference).exists() else (reference, "", "")
-    path = Path(folder).expanduser()
+    path, output = _split(reference)
     if path.suffix == ".onnx":
         if not path.is_file():
             raise CompressError(f"ONNX file not found: {path}")
@@ -42,7 +47,7 @@ def resolve_target(reference: str) -> Target:
     if (path / "manifest.json").is_file():
         return _run_output(reference, path, output)
     if output:
-        raise CompressError(f"{folder}: not a compress run folder (no manifest.json), so ':{output}' names nothing")
+        raise CompressError(f"{path}: not a compress run folder (no manifest.json), so ':{output}' names nothing")
     weights = any(path.glob("*.safetensors")) or (path / "pytorch_model.bin").is_file()
     if not ((path / "config.json").is_file() and weights):
         raise CompressError(f"{reference}: expected a model folder (config.json and weights), an .onnx file or a compress run folder")
