@@ -23,6 +23,7 @@ class Architecture:
     ffn_in: str
     ffn_out: str
     self_attention: str | None = None  # module with num_attention_heads/all_head_size, where fold can shrink it
+    onnx_fusion: str = "bert"  # model_type for onnxruntime.transformers' fusions (its "bert" covers all rows here)
 
 
 _BERT_LIKE = dict(query="attention.self.query", key="attention.self.key", value="attention.self.value",

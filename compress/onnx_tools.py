@@ -1,8 +1,9 @@
 """Checks and optional rewrites shared by the ONNX passes.
 
 `compare_with_torch` proves an ONNX file computes what the PyTorch model computes, on real
-held-out text. `optimize_if_faster` applies ORT's transformer fusions and keeps the result
-only when it is measurably faster here; otherwise the plain graph stays.
+held-out text. `optimize_if_faster` applies optimum's transformer fusions and keeps the result
+only when it is measurably faster here; otherwise the plain graph stays. `fuse_transformer_graph`
+applies onnxruntime's fusions unconditionally, for the quantizer to work on.
 """
 
 from __future__ import annotations
@@ -59,3 +60,16 @@ def optimize_if_faster(artifact: Artifact, path: Path, level: str) -> tuple[Path
         optimized.unlink()
         return path, details
     return optimized, details
+
+
+def fuse_transformer_graph(source: Path, target: Path, model_type: str) -> dict[str, int]:
+    """Write `source` with onnxruntime's transformer fusions (Attention, SkipLayerNormalization,
+    BiasGelu, EmbedLayerNormalization) to `target`; return how many of each it made. Heads and
+    hidden size are read from each layer's graph, so folded layers with fewer heads fuse too."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    from compress.architectures import architecture
+
+    fused = optimize_model(str(source), model_type=architecture(model_type).onnx_fusion, opt_level=1)
+    fused.save_model_to_file(str(target))
+    return {op: n for op, n in fused.get_fused_operator_statistics().items() if n}

@@ -55,18 +55,23 @@ def test_export_matches_pytorch_with_dynamic_axes(make_artifact, arch):
 
 
 @pytest.mark.parametrize("arch", ARCHITECTURES)
-@pytest.mark.parametrize("mode", ["dynamic", "static"])
-def test_quantize_produces_a_smaller_int8_graph_that_agrees(make_artifact, arch, mode):
+@pytest.mark.parametrize("mode, fuse", [("dynamic", False), ("static", False), ("dynamic", True)])
+def test_quantize_produces_a_smaller_int8_graph_that_agrees(make_artifact, arch, mode, fuse):
     artifact, _ = export_onnx(ExportOnnxConfig(validation_examples=16), make_artifact(arch))
-    config = QuantizeConfig(mode=mode, calibration_examples=16, validation_examples=30, min_agreement=0.5)
+    config = QuantizeConfig(mode=mode, fuse=fuse, calibration_examples=16, validation_examples=30, min_agreement=0.5)
     quantized, details = quantize(config, artifact)
     path = quantized.onnx[f"onnx-int8-{mode}"]
     ops = {node.op_type for node in onnx.load(str(path)).graph.node}
     assert ops & {"MatMulInteger", "DynamicQuantizeLinear", "QLinearMatMul", "QuantizeLinear"}, ops
     assert path.stat().st_size < artifact.onnx[ONNX_NAME].stat().st_size
     assert details["validation"]["label_agreement"] >= 0.5
+    assert details["graph"] == ("fused" if fuse else "plain")
+    assert sorted(p.name for p in artifact.onnx_dir.glob("*.onnx")) == sorted(["model.onnx", path.name])
     if mode == "static":
         assert details["calibration_examples"] == 16
+    if fuse:
+        layers = artifact.model.config.num_hidden_layers if arch != "distilbert" else artifact.model.config.n_layers
+        assert details["fused_operators"]["Attention"] == layers and "QAttention" in ops, (details, ops)
 
 
 def test_quantize_refuses_an_int8_model_that_disagrees(make_artifact):
@@ -105,8 +110,13 @@ def test_quantize_preset_options_are_checked(make_artifact):
     artifact, _ = export_onnx(ExportOnnxConfig(validation_examples=8), make_artifact())
     with pytest.raises(ValueError, match="reduce_range applies to presets avx2, avx512"):
         QuantizeConfig(preset="avx512_vnni", reduce_range=True)
-    quantized, details = quantize(QuantizeConfig(preset="avx2", reduce_range=True, min_agreement=0), artifact)
-    assert quantized.onnx["onnx-int8-dynamic"].is_file()
+    with pytest.raises(ValueError, match="fuse applies to mode=dynamic"):
+        QuantizeConfig(mode="static", fuse=True)
+    with pytest.raises(ValueError, match="leave optimize at none"):
+        QuantizeConfig(fuse=True, optimize="O1")
+    for fuse in (False, True):  # 7-bit u8 weights on either graph
+        quantized, details = quantize(QuantizeConfig(preset="avx2", reduce_range=True, fuse=fuse, min_agreement=0), artifact)
+        assert quantized.onnx["onnx-int8-dynamic"].is_file() and details["graph"] == ("fused" if fuse else "plain")
 
 
 def test_optimize_keeps_a_graph_only_when_it_is_faster(make_artifact):
