@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import mean, pstdev
 
+import numpy as np
+
 from study_args import study_parser
 
 REPO = Path(__file__).resolve().parent.parent
@@ -197,9 +199,10 @@ def write(report: dict, rows: list, candidates: dict[str, str], args: argparse.N
     by_location = {c["location"]: c for c in bench["candidates"]}
     base = bench["baseline"]
     lines = [
-        "| configuration | seeds | accuracy % [95% CI] | macro-F1 % | batch-1 p50 ms | speedup | throughput/s @32 | size MB | train s | energy kWh (estimate) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-        f"| baseline: fine-tuned MiniLM, PyTorch fp32 | - | {_ci(base['quality']['accuracy'])} | "
+        "| configuration | seeds | accuracy % [95% CI] | change, points [paired 95% CI] | macro-F1 % | batch-1 p50 ms "
+        "| speedup | throughput/s @32 | size MB | train s | energy kWh (estimate) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| baseline: fine-tuned MiniLM, PyTorch fp32 | - | {_ci(base['quality']['accuracy'])} | - | "
         f"{100 * base['quality']['macro_f1']['value']:.1f} | {base['latency_ms']['p50']:.2f} | 1.00x | "
         f"{base['throughput']['samples_per_second']:.1f} | {base['size_mb']:.1f} | - | - |",
     ]
@@ -213,7 +216,7 @@ def write(report: dict, rows: list, candidates: dict[str, str], args: argparse.N
         train_s = spread([c[0] for c in costs], ".0f") if costs else "-"
         kwh = [c[1] for c in costs if c[1] is not None]
         lines.append(
-            f"| {name} | {len(entries) if costs else '-'} | {ci} | "
+            f"| {name} | {len(entries) if costs else '-'} | {ci} | {_paired(bench, entries)} | "
             f"{spread([100 * e['quality']['macro_f1']['value'] for e in entries], '.1f')} | "
             f"{spread([e['latency_ms']['p50'] for e in entries], '.2f')} | {spread(speed, '.2f')}x | "
             f"{spread([e['throughput']['samples_per_second'] for e in entries], '.1f')} | "
@@ -230,12 +233,26 @@ def write(report: dict, rows: list, candidates: dict[str, str], args: argparse.N
         f"Accuracy on '{bench['evaluation']['split']}' ({bench['evaluation']['examples']} examples). Every row was measured "
         "in one process with the baseline, batch-1 latency in interleaved rounds. Trained rows: mean ± population "
         "standard deviation over seeds " + ", ".join(map(str, args.seeds[:1] if args.quick else args.seeds))
-        + " (a single run shows its bootstrap 95% interval instead). Energy is codecarbon's estimate where no hardware counter exists.", "",
+        + " (a single run shows its bootstrap 95% interval instead). The change is the mean over seeds of accuracy "
+        "minus the baseline's on the same examples, with a paired bootstrap interval over examples (not over seeds). "
+        "Energy is codecarbon's estimate where no hardware counter exists.", "",
         *lines, "",
     ]
     (args.out / "RESULTS.md").write_text("\n".join(text), encoding="utf-8")
     _plot(points, 100 * base["quality"]["accuracy"]["value"], args.out / "results.png")
     print("\n".join(text))
+
+
+def _paired(bench: dict, entries: list[dict]) -> str:
+    """The row's accuracy change against the baseline on the same examples, averaged over its seeds."""
+    from compress.bench.metrics import paired_change
+    from compress.report.markdown import change
+
+    targets = bench["evaluation"].get("targets")
+    if targets is None or any("predictions" not in e for e in [bench["baseline"], *entries]):
+        return "n/a"  # a report from before predictions were recorded
+    predictions = [np.array(e["predictions"]) for e in entries]
+    return change(paired_change(np.array(targets), np.array(bench["baseline"]["predictions"]), predictions))
 
 
 def _ci(accuracy: dict) -> str:

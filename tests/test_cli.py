@@ -32,8 +32,12 @@ def test_run_writes_a_complete_loadable_output(tiny_classifier_dir, toy_data, tm
     names = [c["name"] for c in report["benchmark"]["candidates"]]
     assert names == ["onnx-fp32", "onnx-int8-dynamic"]
     int8 = report["benchmark"]["candidates"][1]
-    for key in ("latency_p50_speedup", "throughput_speedup", "size_reduction", "accuracy_delta_points"):
+    for key in ("latency_p50_speedup", "throughput_speedup", "size_reduction", "accuracy_delta_points", "accuracy_change"):
         assert key in int8["vs_baseline"]
+    change = int8["vs_baseline"]["accuracy_change"]
+    assert change["value"] == pytest.approx(int8["vs_baseline"]["accuracy_delta_points"])
+    assert change["ci_low"] <= change["value"] <= change["ci_high"]
+    assert len(int8["predictions"]) == report["benchmark"]["evaluation"]["examples"]
     assert set(int8["latency_ms"]) >= {"p50", "p90", "p95", "p99"}
     assert report["benchmark"]["environment"]["libraries"]["onnxruntime"]
     assert yaml.safe_load((out / "recipe.resolved.yaml").read_text())["benchmark"]["rounds"] == 2

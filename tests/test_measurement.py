@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
-from compress.bench.metrics import macro_f1, quality
+from compress.bench.metrics import macro_f1, paired_change, quality
 from compress.bench.timing import measure, ratio_summary
 
 
@@ -32,6 +32,25 @@ def test_bootstrap_interval_narrows_with_more_data():
     assert large["ci_high"] - large["ci_low"] < small["ci_high"] - small["ci_low"]
 
 
+def test_paired_change_is_exact_where_models_agree_and_narrower_than_separate_intervals():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 300)
+    baseline = np.where(rng.random(300) < 0.7, labels, (labels + 1) % 3)  # ~70% right
+    assert paired_change(labels, baseline, [baseline]) == {"value": 0.0, "ci_low": 0.0, "ci_high": 0.0}
+    candidate = baseline.copy()
+    wrong = np.flatnonzero(candidate == labels)[:9]
+    candidate[wrong] = (labels[wrong] + 1) % 3  # 9 of 300 examples lost: -3 points
+    change = paired_change(labels, baseline, [candidate], resamples=500)
+    assert change["value"] == pytest.approx(-3.0)
+    assert change["ci_low"] < -3.0 < change["ci_high"] <= 0.0  # every resample loses or keeps, never gains
+    separate = [quality(labels, p, 3, resamples=500)["accuracy"] for p in (baseline, candidate)]
+    assert change["ci_high"] - change["ci_low"] < 100 * min(q["ci_high"] - q["ci_low"] for q in separate)
+    # seeds average per example: one seed at -3, one at 0 -> -1.5
+    assert paired_change(labels, baseline, [candidate, baseline], resamples=0) == {"value": pytest.approx(-1.5)}
+    with pytest.raises(ValueError, match="no candidate"):
+        paired_change(labels, baseline, [])
+
+
 class Sleeper:
     def __init__(self, name, seconds):
         self.name, self.seconds, self.calls = name, seconds, []
@@ -53,3 +72,20 @@ def test_measure_interleaves_rounds_and_meets_minimums():
     ratio = ratio_summary(timings["slow"].round_medians(), timings["fast"].round_medians())
     assert ratio["min"] > 1.5  # sleeping 4x longer is measured as clearly slower in every round
     assert timings["fast"].percentiles_ms()["p50"] <= timings["fast"].percentiles_ms()["p99"]
+
+
+def test_reproduction_rows_show_the_seed_averaged_paired_change():
+    import sys
+
+    from conftest import REPO
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from reproduce import _paired
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    targets = [0, 1, 2, 0] * 25  # 100 examples; the baseline gets all right
+    seeds = [{"predictions": [(t + 1) % 3 for t in targets[:4]] + targets[4:]}, {"predictions": targets}]  # -4 and 0 points
+    bench = {"evaluation": {"targets": targets}, "baseline": {"predictions": targets}}
+    assert _paired(bench, seeds).startswith("-2.0 [")
+    assert _paired({"evaluation": {}, "baseline": {}}, seeds) == "n/a"  # an older report

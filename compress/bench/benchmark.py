@@ -17,7 +17,7 @@ import numpy as np
 from compress.batching import encode
 from compress.bench.environment import environment
 from compress.bench.memory import peak_memory
-from compress.bench.metrics import quality
+from compress.bench.metrics import paired_change, quality
 from compress.bench.timing import latency_and_throughput, ratio_summary
 from compress.data import Split
 from compress.models import dtype_name
@@ -85,6 +85,7 @@ def run_benchmark(
             "size_mb": _size_mb(candidate),
             "quality": quality(split.labels, predictions[predictor.name], len(label_names), settings.bootstrap),
             "agreement_with_baseline": float((predictions[predictor.name] == predictions[baseline.name]).mean()),
+            "predictions": predictions[predictor.name].tolist(),  # label ids in split order, for paired comparisons
         }
         if settings.memory:
             log(f"benchmark: peak memory of {candidate.name} (child process)")
@@ -103,12 +104,16 @@ def run_benchmark(
             "throughput_speedup_rounds": batch_rounds,
             "size_reduction": base["size_mb"] / entry["size_mb"],
             "accuracy_delta_points": 100 * (entry["quality"]["accuracy"]["value"] - base["quality"]["accuracy"]["value"]),
+            "accuracy_change": paired_change(
+                split.labels, predictions[baseline.name], [predictions[predictor.name]], settings.bootstrap
+            ),
         }
         worst = min(speed, entry["vs_baseline"]["throughput_speedup"])
         entry["slower_than_baseline"] = worst < 1.0 - NOISE_MARGIN
     return {
         "environment": environment(threads),
-        "evaluation": {"split": split.name, "examples": len(split), "labels": list(label_names)},
+        "evaluation": {"split": split.name, "examples": len(split), "labels": list(label_names),
+                       "targets": split.labels.tolist()},  # label ids in split order, beside each model's predictions
         "settings": settings.model_dump(mode="json"),
         "baseline": results[0],
         "candidates": results[1:],

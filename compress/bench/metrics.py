@@ -1,10 +1,15 @@
-"""Accuracy and macro-F1 with bootstrap 95% intervals.
+"""Accuracy and macro-F1 with bootstrap 95% intervals, and paired accuracy changes.
 
 Held-out splits for classifiers like these are small (hundreds of rows), so a point
 estimate alone overstates what a 0.3-point difference means; the interval says how much.
+Two models scored on the same examples share those examples' difficulty, so their
+difference gets a paired interval, narrower than the two separate ones suggest when the
+models mostly agree.
 """
 
 from __future__ import annotations
+
+from typing import Sequence
 
 import numpy as np
 
@@ -49,4 +54,23 @@ def quality(
         for name, values in (("accuracy", accuracies), ("macro_f1", f1s)):
             low, high = np.percentile(values, [2.5, 97.5])
             result[name] |= {"ci_low": float(low), "ci_high": float(high)}
+    return result
+
+
+def paired_change(
+    labels: np.ndarray, baseline: np.ndarray, candidates: Sequence[np.ndarray], resamples: int = 1000, seed: int = 0
+) -> dict[str, float]:
+    """Accuracy change in points against `baseline`, averaged over `candidates` (one model, or
+    the seeds of one configuration), with a paired percentile-bootstrap 95% interval: every
+    resample draws the examples once and scores all models on them. The interval covers the
+    choice of examples, not the choice of seeds."""
+    if not candidates:
+        raise ValueError("no candidate predictions")
+    base_correct = (labels == baseline).astype(float)
+    per_example = np.mean([(labels == c).astype(float) - base_correct for c in candidates], axis=0)
+    result = {"value": float(100 * per_example.mean())}
+    if resamples:
+        rows = np.random.default_rng(seed).integers(0, len(labels), size=(resamples, len(labels)))
+        low, high = np.percentile(100 * per_example[rows].mean(axis=1), [2.5, 97.5])
+        result |= {"ci_low": float(low), "ci_high": float(high)}
     return result

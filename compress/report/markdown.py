@@ -14,6 +14,12 @@ def _ci(metric: dict[str, float]) -> str:
     return value
 
 
+def change(points: dict[str, float]) -> str:
+    """A signed change in points, with its interval where there is one."""
+    value = f"{points['value']:+.1f}"
+    return f"{value} [{points['ci_low']:+.1f}, {points['ci_high']:+.1f}]" if "ci_low" in points else value
+
+
 def _ratio(vs: dict[str, Any] | None, key: str) -> str:
     if vs is None:
         return "1.00x"
@@ -24,7 +30,7 @@ def _ratio(vs: dict[str, Any] | None, key: str) -> str:
 
 def results_table(bench: dict[str, Any]) -> str:
     header = (
-        "| model | accuracy % [95% CI] | macro-F1 % [95% CI] | agrees with baseline | p50 ms | p90 ms | p95 ms | p99 ms "
+        "| model | accuracy % [95% CI] | change, points [paired 95% CI] | macro-F1 % [95% CI] | agrees with baseline | p50 ms | p90 ms | p95 ms | p99 ms "
         "| batch-1 speedup (round range) | throughput/s @b{b} | throughput speedup (round range) | size MB | smaller | peak MB (model) |"
     ).format(b=bench["settings"]["batch_size"])
     columns = header.count("|") - 1
@@ -35,7 +41,8 @@ def results_table(bench: dict[str, Any]) -> str:
         name = entry["name"] + (" ⚠ slower than baseline" if entry.get("slower_than_baseline") else "")
         peak = f"{memory['peak_mb']:.0f} ({memory['model_mb']:.0f})" if "peak_mb" in memory else "n/a"
         lines.append(
-            f"| {name} | {_ci(entry['quality']['accuracy'])} | {_ci(entry['quality']['macro_f1'])} "
+            f"| {name} | {_ci(entry['quality']['accuracy'])} | {change(vs['accuracy_change']) if vs else '-'} "
+            f"| {_ci(entry['quality']['macro_f1'])} "
             f"| {100 * entry['agreement_with_baseline']:.1f}% | {latency['p50']:.2f} | {latency['p90']:.2f} "
             f"| {latency['p95']:.2f} | {latency['p99']:.2f} | {_ratio(vs, 'latency_p50_speedup')} "
             f"| {entry['throughput']['samples_per_second']:.1f} | {_ratio(vs, 'throughput_speedup')} "
