@@ -34,7 +34,7 @@ class QuantizeConfig(PassConfig):
     )
     per_channel: bool = False
     reduce_range: bool = False
-    operators: tuple[str, ...] | None = Field(None, description="ONNX op types to quantize; default: the preset's")
+    operators: tuple[str, ...] | None = Field(None, description="ONNX op types to quantize; default: the preset's (fused: onnxruntime's)")
     calibration_examples: int = Field(256, ge=1, description="static mode: training examples used to calibrate")
     validation_examples: int = Field(128, ge=1)
     min_agreement: float = Field(
@@ -56,8 +56,6 @@ class QuantizeConfig(PassConfig):
 
 @register("quantize", QuantizeConfig, Stage.ONNX, "ONNX Runtime int8 post-training quantization")
 def quantize(config: QuantizeConfig, artifact: Artifact) -> tuple[Artifact, dict[str, Any]]:
-    from optimum.onnxruntime import ORTQuantizer
-
     from compress.onnx_tools import compare_with_torch, optimize_if_faster
 
     source = artifact.onnx_dir / "model.onnx"
@@ -67,13 +65,10 @@ def quantize(config: QuantizeConfig, artifact: Artifact) -> tuple[Artifact, dict
     suffix = f"int8_{config.mode}" + ("_pc" if config.per_channel else "")
     path = artifact.onnx_dir / f"{source.stem}_{suffix}.onnx"
     qconfig = _quantization_config(config)
-    ranges = None
     if config.fuse:
-        fusion = _quantize_fused(config, qconfig, artifact, source, path)
+        how = _quantize_fused(config, qconfig, artifact, source, path)
     else:
-        quantizer = ORTQuantizer.from_pretrained(artifact.onnx_dir, file_name=source.name)
-        ranges = _calibrate(quantizer, config, artifact) if config.mode == "static" else None
-        quantizer.quantize(qconfig, save_dir=artifact.onnx_dir, file_suffix=suffix, calibration_tensors_range=ranges)
+        how = _quantize_plain(config, qconfig, artifact, source, suffix)
 
     check = compare_with_torch(artifact, path, config.validation_examples)
     if check["label_agreement"] < config.min_agreement:
@@ -81,28 +76,23 @@ def quantize(config: QuantizeConfig, artifact: Artifact) -> tuple[Artifact, dict
             f"int8 model agrees with fp32 on only {check['label_agreement']:.1%} of {check['examples']} examples "
             f"(required {config.min_agreement:.0%}); try mode=static, per_channel=true or reduce_range=true"
         )
-    details: dict[str, Any] = {"file": path.name, "validation": check}
-    if config.fuse:
-        details |= {"graph": "fused", **fusion, "operators": list(config.operators or ["onnxruntime default"])}
-    else:
-        details |= {"graph": "plain", "operators": list(qconfig.operators_to_quantize)}
-    if ranges is not None:
-        details["calibration_examples"] = min(config.calibration_examples, len(artifact.data.train))
+    details: dict[str, Any] = {"file": path.name, "validation": check, **how}
     if config.optimize != "none":
         path, details["optimization"] = optimize_if_faster(artifact, path, config.optimize)
     return replace(artifact, onnx={**artifact.onnx, name: path}), details
 
 
-def _quantization_config(config: QuantizeConfig):
-    from optimum.onnxruntime.configuration import AutoQuantizationConfig
+def _quantize_plain(config: QuantizeConfig, qconfig: Any, artifact: Artifact, source: Path, suffix: str) -> dict[str, Any]:
+    """optimum's quantizer on the export as it is; static mode calibrates first."""
+    from optimum.onnxruntime import ORTQuantizer
 
-    make = getattr(AutoQuantizationConfig, config.preset)
-    options: dict[str, Any] = {"is_static": config.mode == "static", "per_channel": config.per_channel}
-    if config.preset in REDUCE_RANGE_PRESETS:
-        options["reduce_range"] = config.reduce_range
-    if config.operators is not None:
-        options["operators_to_quantize"] = list(config.operators)
-    return make(**options)
+    quantizer = ORTQuantizer.from_pretrained(artifact.onnx_dir, file_name=source.name)
+    ranges = _calibrate(quantizer, config, artifact) if config.mode == "static" else None
+    quantizer.quantize(qconfig, save_dir=artifact.onnx_dir, file_suffix=suffix, calibration_tensors_range=ranges)
+    how: dict[str, Any] = {"graph": "plain", "operators": list(qconfig.operators_to_quantize)}
+    if ranges is not None:
+        how["calibration_examples"] = min(config.calibration_examples, len(artifact.data.train))
+    return how
 
 
 def _quantize_fused(config: QuantizeConfig, qconfig: Any, artifact: Artifact, source: Path, target: Path) -> dict[str, Any]:
@@ -133,7 +123,20 @@ def _quantize_fused(config: QuantizeConfig, qconfig: Any, artifact: Artifact, so
             # fused ops (contrib domain) carry no inferred types; their outputs are float
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
-    return {"fused_operators": counts, "fusion_check": check}
+    operators = list(config.operators) if config.operators else ["onnxruntime's default"]
+    return {"graph": "fused", "operators": operators, "fused_operators": counts, "fusion_check": check}
+
+
+def _quantization_config(config: QuantizeConfig):
+    from optimum.onnxruntime.configuration import AutoQuantizationConfig
+
+    make = getattr(AutoQuantizationConfig, config.preset)
+    options: dict[str, Any] = {"is_static": config.mode == "static", "per_channel": config.per_channel}
+    if config.preset in REDUCE_RANGE_PRESETS:
+        options["reduce_range"] = config.reduce_range
+    if config.operators is not None:
+        options["operators_to_quantize"] = list(config.operators)
+    return make(**options)
 
 
 def _calibrate(quantizer: Any, config: QuantizeConfig, artifact: Artifact) -> dict[str, tuple[float, float]]:
