@@ -101,12 +101,13 @@ def compare(
     log: Callable[[str], None] = print,
 ) -> Verdict:
     """Measure two predictors (callables on padded numpy batches) side by side and judge them."""
-    from compress.bench.metrics import accuracy
+    from compress.bench.metrics import accuracy, paired_change
     from compress.bench.timing import latency_and_throughput, ratio_summary
     from compress.predictors import predict_logits
 
     pair = [baseline, candidate]
-    acc = {p.name: 100 * accuracy(labels, predict_logits(p, encoded).argmax(axis=1)) for p in pair}
+    predictions = {p.name: predict_logits(p, encoded).argmax(axis=1) for p in pair}
+    acc = {name: 100 * accuracy(labels, predicted) for name, predicted in predictions.items()}
     latency, throughput, _ = latency_and_throughput(
         pair, encoded, batch_size=settings.batch_size, warmup=settings.warmup, min_iterations=settings.min_iterations,
         min_seconds=settings.min_seconds, rounds=settings.rounds, log=lambda m: log(f"regress: {m}"),
@@ -119,7 +120,8 @@ def compare(
     verdict = Verdict(describe(baseline), describe(candidate))
     speed = ratio_summary(latency[baseline.name].round_medians(), latency[candidate.name].round_medians())
     batch = ratio_summary(throughput[candidate.name].round_throughputs(), throughput[baseline.name].round_throughputs())
-    verdict.candidate |= {"speedup": speed, "throughput_speedup": batch}
+    change = paired_change(labels, predictions[baseline.name], [predictions[candidate.name]])
+    verdict.candidate |= {"speedup": speed, "throughput_speedup": batch, "accuracy_change": change}
     if thresholds.min_speedup is not None:
         verdict.checks.append(Check("batch-1 speedup", speed["median"], thresholds.min_speedup,
                                     speed["median"] >= thresholds.min_speedup, (speed["min"], speed["max"])))
@@ -146,6 +148,8 @@ def _round_agreement(speed_checks: list[Check], limit: float) -> Check:
 
 
 def table(verdict: Verdict) -> str:
+    from compress.report.markdown import change
+
     lines = [
         f"{'check':<24} {'measured':>10} {'limit':>10} {'rounds (min-max)':>18}  result",
     ]
@@ -158,7 +162,7 @@ def table(verdict: Verdict) -> str:
     lines.append(f"baseline  {b['name']}: p50 {b['latency_ms']['p50']:.2f} ms, {b['samples_per_second']:.1f}/s, "
                  f"accuracy {b['accuracy']:.1f}")
     lines.append(f"candidate {c['name']}: p50 {c['latency_ms']['p50']:.2f} ms, {c['samples_per_second']:.1f}/s, "
-                 f"accuracy {c['accuracy']:.1f}")
+                 f"accuracy {c['accuracy']:.1f} (change {change(c['accuracy_change'])}, paired 95% CI)")
     lines += [check.advice for check in verdict.checks if check.advice and not check.passed]
     lines.append("verdict: " + ("pass" if verdict.passed else "REGRESSION"))
     return "\n".join(lines)

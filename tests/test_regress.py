@@ -75,6 +75,8 @@ def test_gate_fails_a_candidate_made_slower_on_purpose(tiny_classifier_dir, toy_
     assert speedup.spread[0] <= speedup.measured <= speedup.spread[1]
     checks = {c.name: c for c in verdict.checks}
     assert checks["accuracy drop (points)"].measured == 0.0 and checks["accuracy drop (points)"].passed  # same predictions
+    assert verdict.candidate["accuracy_change"] == {"value": 0.0, "ci_low": 0.0, "ci_high": 0.0}
+    assert "change +0.0 [+0.0, +0.0], paired 95% CI" in table(verdict)
     assert "round spread (max/min)" not in checks  # opt-in
 
 
