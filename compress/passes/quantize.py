@@ -5,7 +5,7 @@ seen with onnxruntime 1.32). With `fuse`, dynamic mode first applies onnxruntime
 fusions (Attention, SkipLayerNormalization, BiasGelu, EmbedLayerNormalization) and quantizes
 that graph with onnxruntime's own quantizer: QAttention replaces a dozen small ops per layer
 and the attention-score matmuls stay in float, which measured 12-20% faster at batch 1 than
-the plain int8 graph (benchmarks/RESULTS.md). Either way the int8 file is checked against
+the plain int8 graph here (benchmarks/RESULTS.md, runs 2 and 3). Either way the int8 file is checked against
 PyTorch before it is kept.
 """
 
