@@ -96,6 +96,7 @@ def run_benchmark(
     for entry, predictor in zip(results[1:], predictors[1:]):
         speed = base["latency_ms"]["p50"] / entry["latency_ms"]["p50"]
         rounds = ratio_summary(base_latency.round_medians(), latency[predictor.name].round_medians())
+        change = paired_change(split.labels, predictions[baseline.name], [predictions[predictor.name]], settings.bootstrap)
         batch_rounds = ratio_summary(throughput[predictor.name].round_throughputs(), base_batch.round_throughputs())
         entry["vs_baseline"] = {
             "latency_p50_speedup": speed,
@@ -103,10 +104,8 @@ def run_benchmark(
             "throughput_speedup": entry["throughput"]["samples_per_second"] / base["throughput"]["samples_per_second"],
             "throughput_speedup_rounds": batch_rounds,
             "size_reduction": base["size_mb"] / entry["size_mb"],
-            "accuracy_delta_points": 100 * (entry["quality"]["accuracy"]["value"] - base["quality"]["accuracy"]["value"]),
-            "accuracy_change": paired_change(
-                split.labels, predictions[baseline.name], [predictions[predictor.name]], settings.bootstrap
-            ),
+            "accuracy_delta_points": change["value"],
+            "accuracy_change": change,
         }
         worst = min(speed, entry["vs_baseline"]["throughput_speedup"])
         entry["slower_than_baseline"] = worst < 1.0 - NOISE_MARGIN
