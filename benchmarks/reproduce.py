@@ -12,13 +12,15 @@ rounds), so speedups are same-process ratios. Trained rows report mean ± spread
 `--teacher` is the output folder of `compress run recipes/finetune.yaml` (reused, never retrained).
 Teacher logits are cached by every distilling pass. Finished runs are reused when the command is
 started again with the same --out. Writes OUT/RESULTS.md and OUT/results.png; copy them to
-benchmarks/ to publish. --quick: one seed, 25% only, fewer epochs (a smoke run, ~12 min on 2 cores).
+benchmarks/ to publish. --quick: one seed, 25% only, one epoch per training pass (a smoke run: 15 min
+with --jobs 2 on an AMD EPYC without AVX-512, the slowest 2-core machine seen).
 --jobs N: N trainings at a time, sharing the cores (the benchmark still runs alone; the rows'
 training times then measure shared cores). On 2 cores two one-thread KD runs together took 172 s
-against 222 s one after the other at two threads, but the --quick matrix, four uneven runs, only
-fell from ~12 to ~11 min: it pays where many runs of similar length queue, or on more cores. The
-full matrix with --jobs 2 took 89 min on a 2-core Intel Xeon (seed pairs ran side by side: a pair
-of 25% pruning runs 877 s, against ~695 s for one alone on the AMD machine of the first full run).
+against 222 s one after the other at two threads, but the --quick matrix of that time (two epochs
+per pass), four uneven runs, only fell from ~12 to ~11 min: it pays where many runs of similar
+length queue, or on more cores. The full matrix with --jobs 2 took 89 min on a 2-core Intel Xeon
+(seed pairs ran side by side: a pair of 25% pruning runs 877 s, against ~695 s for one alone on
+the AMD machine of the first full run).
 The full matrix trains pruning for 6+3 epochs at 25% and 4+2 at 50/75% instead of the
 recipes' 10+6, to fit ~2 hours.
 """
