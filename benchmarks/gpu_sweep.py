@@ -29,7 +29,8 @@ def evaluate(folder: str) -> dict:
 
     from compress.batching import encode
     from compress.data import load_task_data
-    from compress.models import load_classifier, resolve_model
+    from compress.loading import load_model as load_classifier
+    from compress.models import resolve_model
     from compress.predictors import TorchPredictor, predict_logits
 
     data = load_task_data(DATA)

@@ -1,31 +1,46 @@
-"""The `compress` command: run, validate, bench, passes.
+"""The `compress` command: run, validate, bench, regress, passes.
 
-Problems with the user's input end in one line on stderr and exit status 2; the heavy
-libraries are imported only by the subcommands that need them, so `validate` is quick.
+Exit status: 0 success (regress: pass), 1 regression (regress only), 2 a problem with the
+user's input (one line on stderr), 3 an internal error (one line; `--debug` shows the
+traceback), 130/143 interrupted by SIGINT/SIGTERM. The heavy libraries are imported only by
+the subcommands that need them, so `validate` is quick.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
+import signal
 import sys
+import traceback
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from compress import __version__
-from compress.errors import CompressError
+from compress.errors import CompressError, first_line
 
 EXIT_REGRESSION = 1  # compress regress: a threshold was missed
 EXIT_USER_ERROR = 2
+EXIT_INTERNAL_ERROR = 3
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (docker stop, CI cancellation), handled like Ctrl-C: temporary files are removed."""
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="compress", description="Make fine-tuned text classifiers smaller and faster.")
     parser.add_argument("--version", action="version", version=f"compress {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="print the traceback of an internal error")
 
-    run = commands.add_parser("run", help="run a recipe, then benchmark and report")
+    run = commands.add_parser("run", help="run a recipe, then benchmark and report", parents=[common])
     run.add_argument("recipe", type=Path)
     _add_inputs(run)
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -33,11 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--trust-remote-code", action="store_true", help="allow model code from the hub (off by default)")
     run.add_argument("--resume", action="store_true", help="continue interrupted training from its last checkpoint")
 
-    validate = commands.add_parser("validate", help="check a recipe without running it")
+    validate = commands.add_parser("validate", help="check a recipe without running it", parents=[common])
     validate.add_argument("recipe", type=Path)
     validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
 
-    bench = commands.add_parser("bench", help="benchmark models against a baseline classifier")
+    bench = commands.add_parser("bench", help="benchmark models against a baseline classifier", parents=[common])
     bench.add_argument("candidates", nargs="+", help="model folders or .onnx files")
     bench.add_argument("--baseline", required=True, help="the reference classifier (folder or hub id)")
     _add_inputs(bench, with_model=False)
@@ -48,9 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--eval-limit", type=int)
     bench.add_argument("--max-length", type=int, default=128)
     bench.add_argument("--no-memory", action="store_true", help="skip the peak-memory probes")
+    bench.add_argument("--trust-remote-code", action="store_true", help="allow model code from the hub (off by default)")
 
     regress = commands.add_parser(
-        "regress", help="CI gate: fail (exit 1) when a candidate is slower or less accurate than a baseline",
+        "regress", parents=[common], help="CI gate: fail (exit 1) when a candidate is slower or less accurate than a baseline",
         description="Measure baseline and candidate in this process (interleaved rounds) and compare ratios to thresholds. "
                     "A model is a model folder, an .onnx file, or a compress run folder (its final output; RUN:OUTPUT for another).")
     regress.add_argument("candidate")
@@ -68,8 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     regress.add_argument("--eval-limit", type=int)
     regress.add_argument("--max-length", type=int, default=128)
     regress.add_argument("--json", type=Path, help="write github-action-benchmark customSmallerIsBetter JSON here")
+    regress.add_argument("--trust-remote-code", action="store_true", help="allow model code from the hub (off by default)")
 
-    commands.add_parser("passes", help="list the available passes")
+    commands.add_parser("passes", help="list the available passes", parents=[common])
     return parser
 
 
@@ -86,14 +103,44 @@ def _add_inputs(parser: argparse.ArgumentParser, with_model: bool = True) -> Non
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _setup_logging()
+    message, status = None, 0
+    with _sigterm_as_interrupt():
+        try:
+            status = _dispatch(args)
+        except CompressError as exc:
+            message, status = f"compress: error: {exc}", EXIT_USER_ERROR
+        except Terminated:
+            message, status = "compress: terminated; no output was written", EXIT_TERMINATED
+        except KeyboardInterrupt:
+            message, status = "compress: interrupted; no output was written", EXIT_INTERRUPTED
+        except Exception as exc:  # a bug or an unforeseen library failure: say so, never as a verdict
+            if args.debug:
+                traceback.print_exc()
+            where = "" if args.debug else "; rerun with --debug for the traceback"
+            message = f"compress: internal error: {type(exc).__name__}: {first_line(exc)}{where}"
+            status = EXIT_INTERNAL_ERROR
+    if message:
+        gc.collect()  # progress bars held by the traceback's frames close (and redraw) now, not after the message
+        sys.stderr.flush()
+        print(message, file=sys.stderr)
+    return status
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into an exception for the duration of one command; the old handler comes back."""
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated()
+
     try:
-        return _dispatch(args)
-    except CompressError as exc:
-        print(f"compress: error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print("compress: interrupted; no output was written", file=sys.stderr)
-        return 130
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -118,19 +165,21 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         recipe = load_recipe(args.recipe, args.overrides)
         options = RunOptions(args.model, args.data, args.out, args.overwrite, args.text_column, args.label_column,
-                             args.trust_remote_code, args.resume)
+                             args.trust_remote_code, args.resume, recipe_path=args.recipe)
         run_recipe(recipe, options, log=_log)
         return 0
     from compress.recipe import BenchmarkConfig
 
     settings = _from_flags(BenchmarkConfig, threads=args.threads, batch_size=args.batch_size, rounds=args.rounds,
                            min_seconds=args.min_seconds, eval_limit=args.eval_limit, memory=not args.no_memory)
-    options = RunOptions(None, args.data, args.out, args.overwrite, args.text_column, args.label_column)
+    options = RunOptions(None, args.data, args.out, args.overwrite, args.text_column, args.label_column,
+                         args.trust_remote_code)
     bench_models(args.baseline, args.candidates, options, settings, args.max_length, log=_log)
     return 0
 
 
 def _regress(args: argparse.Namespace) -> int:
+    from compress.outputs import check_writable
     from compress.regress import GateSettings, load_thresholds, run_gate, table, write_benchmark_json
 
     thresholds = load_thresholds(args.thresholds, {
@@ -139,7 +188,10 @@ def _regress(args: argparse.Namespace) -> int:
     })
     settings = _from_flags(GateSettings, rounds=args.rounds, min_seconds=args.min_seconds, threads=args.threads,
                            eval_limit=args.eval_limit, max_round_spread=args.max_round_spread)
-    verdict = run_gate(args.baseline, args.candidate, args.data, thresholds, settings, args.max_length, log=_log)
+    if args.json:
+        check_writable(args.json)
+    verdict = run_gate(args.baseline, args.candidate, args.data, thresholds, settings, args.max_length, log=_log,
+                       trust_remote_code=args.trust_remote_code)
     print(table(verdict))
     if args.json:
         write_benchmark_json(args.json, verdict)

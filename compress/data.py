@@ -18,6 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from compress.errors import CompressError, first_line
+from compress.models import hub_offline, looks_local
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
 SPLIT_NAMES = {"train": ("train",), "dev": ("dev", "validation", "valid", "val"), "test": ("test",)}
@@ -93,7 +94,7 @@ def load_task_data(
         bad = next((i for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()), None)
         if bad is not None:
             raise CompressError(f"{source} [{split_name}] row {bad}: text is empty or not a string")
-        if any(v is None for v in labels):
+        if any(v is None or v == "" for v in labels):
             raise CompressError(f"{source} [{split_name}]: {label_column!r} has empty values")
         columns[split_name] = (texts, labels)
 
@@ -118,6 +119,10 @@ def load_task_data(
     else:
         rest, evaluation = _carve(train, 0.15, seed, name="test (held out from train)")
         train, selection = _carve(rest, selection_fraction, seed)
+    for split, role in ((train, "train"), (selection, "selection"), (evaluation, "evaluation")):
+        if len(split) == 0:
+            raise CompressError(f"{source}: the {role} split ({split.name}) is empty: too few rows per label to hold one out; "
+                                "add rows or a dev file")
     return TaskData(train, selection, evaluation, label_map, source)
 
 
@@ -157,7 +162,9 @@ def _read_splits(source: str) -> dict[str, Any]:
         files = _split_files(path)
     elif path.is_file():
         files = {"train": path}
-    elif HUB_ID.match(source) and not source.startswith(".") and path.suffix.lower() not in FORMATS:
+    elif HUB_ID.match(source) and not looks_local(source) and path.suffix.lower() not in FORMATS:
+        if hub_offline():
+            raise CompressError(f"data not found: {source} (no such file or folder, and the hub is off: HF_HUB_OFFLINE is set)")
         return _load_hub(source)
     else:
         raise CompressError(f"data not found: {source}")
@@ -167,7 +174,11 @@ def _read_splits(source: str) -> dict[str, Any]:
     for file in files.values():
         _check_text_file(file)
     (builder,) = formats
-    options = {"delimiter": "\t"} if next(iter(files.values())).suffix.lower() == ".tsv" else {}
+    options: dict[str, Any] = {}
+    if builder == "csv":  # "NA", "None", "null" are labels and texts, not missing values
+        options = {"keep_default_na": False, "na_values": None}
+        if next(iter(files.values())).suffix.lower() == ".tsv":
+            options["delimiter"] = "\t"
     import datasets
 
     datasets.disable_progress_bars()

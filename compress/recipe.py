@@ -65,11 +65,25 @@ class Recipe(_Strict):
         return data
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.safe_load, except that a key given twice in one mapping is an error, not a silent overwrite."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     """Read, expand includes, override and validate a recipe file; raise CompressError naming every problem."""
     path = Path(path)
     raw = _read_mapping(path)
-    raw["passes"] = _expand_includes(raw.get("passes"), path, (path.resolve(),))
+    raw["passes"] = _expand_includes(raw.get("passes"), path, (path.resolve(),), path.resolve().parent)
     for item in overrides or []:
         apply_override(raw, item)
     try:
@@ -82,9 +96,12 @@ def _read_mapping(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise CompressError(f"recipe not found: {path}")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except UnicodeDecodeError as exc:
         raise CompressError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except yaml.MarkedYAMLError as exc:
+        where = f" at line {exc.problem_mark.line + 1}" if exc.problem_mark else ""
+        raise CompressError(f"{path}: invalid YAML: {exc.problem or first_line(exc)}{where}") from None
     except yaml.YAMLError as exc:
         raise CompressError(f"{path}: invalid YAML: {first_line(exc)}") from None
     if not isinstance(raw, dict):
@@ -92,11 +109,12 @@ def _read_mapping(path: Path) -> dict[str, Any]:
     return raw
 
 
-def _expand_includes(entries: Any, path: Path, chain: tuple[Path, ...]) -> Any:
+def _expand_includes(entries: Any, path: Path, chain: tuple[Path, ...], root: Path) -> Any:
     """Replace each `- include: other.yaml` entry by that recipe's passes (the path is relative
     to the including file), so a variant such as prune25-kd-int8 states only what it adds.
     Only the passes are taken; the including recipe's own name, seed and settings apply.
-    Expansion comes before `--set`, so override indices count the expanded passes."""
+    Expansion comes before `--set`, so override indices count the expanded passes. Included files
+    must lie in the top recipe's folder or below it: a recipe cannot reach for /etc or ../.."""
     if not isinstance(entries, list):
         return entries  # parse_recipe reports the shape
     expanded: list[Any] = []
@@ -106,7 +124,11 @@ def _expand_includes(entries: Any, path: Path, chain: tuple[Path, ...]) -> Any:
             continue
         if not isinstance(entry["include"], str):
             raise CompressError(f"{path}: passes.{index}.include: expected a recipe file name, got {entry['include']!r}")
+        if Path(entry["include"]).is_absolute():
+            raise CompressError(f"{path}: passes.{index}.include: give a path relative to the recipe, not {entry['include']}")
         target = (path.parent / entry["include"]).resolve()
+        if not target.is_relative_to(root):
+            raise CompressError(f"{path}: passes.{index}.include: {entry['include']} lies outside the recipe's folder {root}")
         if target in chain:
             cycle = " -> ".join(p.name for p in (*chain, target))
             raise CompressError(f"{path}: passes.{index}.include: recipes include each other ({cycle})")
@@ -114,7 +136,7 @@ def _expand_includes(entries: Any, path: Path, chain: tuple[Path, ...]) -> Any:
             included = _read_mapping(target)
         except CompressError as exc:
             raise CompressError(f"{path}: passes.{index}.include: {exc}") from None
-        passes = _expand_includes(included.get("passes"), target, (*chain, target))
+        passes = _expand_includes(included.get("passes"), target, (*chain, target), root)
         if not isinstance(passes, list):
             raise CompressError(f"{path}: passes.{index}.include: {target.name} has no list of passes")
         expanded += passes

@@ -9,7 +9,6 @@ an absolute millisecond budget would fail on a slower runner for no fault of the
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -189,11 +188,6 @@ def write_benchmark_json(path: Path, verdict: Verdict) -> None:
     write_json(path, benchmark_json(verdict))
 
 
-def verdict_json(verdict: Verdict) -> str:
-    return json.dumps({"passed": verdict.passed, "baseline": verdict.baseline, "candidate": verdict.candidate,
-                       "checks": [vars(c) for c in verdict.checks]}, indent=2)
-
-
 class Slowed:
     """A predictor made `factor` times slower on purpose, to check the gate itself: after each
     call it spins for (factor - 1) times that call's duration (spinning, not sleeping: sleep is
@@ -220,37 +214,36 @@ def run_gate(
     max_length: int = 128,
     log: Callable[[str], None] = print,
     wrap_candidate: Callable[[Any], Any] | None = None,
+    trust_remote_code: bool = False,
 ) -> Verdict:
-    """Load both models and the held-out split, then `compare`. `wrap_candidate` is for tests
+    """Load both models (the one loader: safetensors only, ONNX graphs checked against the labels
+    before any timing) and the held-out split, then `compare`. `wrap_candidate` is for tests
     that slow a candidate down on purpose."""
     import torch
-    from transformers import AutoTokenizer
 
     from compress.batching import encode
-    from compress.bench.targets import label_order, load_predictor, resolve_target
-    from compress.data import load_task_data
     from compress.cpus import default_threads
+    from compress.data import load_task_data
+    from compress.loading import load_model
 
-    baseline_target, candidate_target = resolve_target(baseline_ref), resolve_target(candidate_ref)
-    folders = [t.model_folder for t in (baseline_target, candidate_target) if t.model_folder]
-    if not folders:
-        raise CompressError("regress: neither model has a tokenizer beside it; make one of them a model or run folder")
-    labels = label_order(folders[0])
-    for target in (baseline_target, candidate_target):
-        if target.model_folder and label_order(target.model_folder) != labels:
-            raise CompressError(f"regress: {target.reference} orders its labels differently from {folders[0]}")
     data = load_task_data(data_ref)
-    if set(data.label_map.names) - set(labels):
-        raise CompressError(f"regress: labels {sorted(set(data.label_map.names) - set(labels))} are not known to the models")
-    split = data.with_label_order(labels).evaluation.head(settings.eval_limit)
-    tokenizer = AutoTokenizer.from_pretrained(folders[0])
+    baseline_model = load_model(baseline_ref, data.label_map.names, stored_dtype=True, trust_remote_code=trust_remote_code)
+    candidate_model = load_model(candidate_ref, data.label_map.names, stored_dtype=True, trust_remote_code=trust_remote_code)
+    if candidate_model.label_order != baseline_model.label_order:
+        raise CompressError(f"regress: {candidate_ref} orders its labels differently from {baseline_ref}")
+    split = data.with_label_order(baseline_model.label_order).evaluation.head(settings.eval_limit)
     threads = settings.threads or default_threads()
+    previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
-    baseline = load_predictor(baseline_target, threads)
-    candidate = load_predictor(candidate_target, threads)
-    if candidate.name == baseline.name:
-        candidate.name += " (candidate)"
-    if wrap_candidate:
-        candidate = wrap_candidate(candidate)
-    log(f"regress: {candidate.name} against {baseline.name} on {len(split)} examples of '{split.name}', {threads} threads")
-    return compare(baseline, candidate, encode(tokenizer, split.texts, max_length), split.labels, thresholds, settings, log)
+    try:
+        baseline = baseline_model.predictor(threads)
+        candidate = candidate_model.predictor(threads)
+        if candidate.name == baseline.name:
+            candidate.name += " (candidate)"
+        if wrap_candidate:
+            candidate = wrap_candidate(candidate)
+        log(f"regress: {candidate.name} against {baseline.name} on {len(split)} examples of '{split.name}', {threads} threads")
+        encoded = encode(baseline_model.tokenizer, split.texts, max_length)
+        return compare(baseline, candidate, encoded, split.labels, thresholds, settings, log)
+    finally:
+        torch.set_num_threads(previous_threads)

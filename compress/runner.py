@@ -18,7 +18,7 @@ from typing import Any, Callable
 from compress.artifact import Artifact, PassRecord
 from compress.cpus import cap_torch_threads
 from compress.errors import CompressError
-from compress.outputs import atomic_folder, check_destination, manifest, write_json
+from compress.outputs import atomic_folder, check_destination, write_json
 from compress.passes import Stage, spec_for
 from compress.recipe import Recipe, dump_recipe
 
@@ -35,6 +35,7 @@ class RunOptions:
     label_column: str | None = None
     trust_remote_code: bool = False
     resume: bool = False
+    recipe_path: Path | None = None  # an input too: an output folder may never hold it
 
 
 def run_recipe(recipe: Recipe, options: RunOptions, log: Log = print) -> dict[str, Any]:
@@ -51,24 +52,25 @@ def run_recipe(recipe: Recipe, options: RunOptions, log: Log = print) -> dict[st
         raise CompressError("no model: pass --model or set 'model' in the recipe")
     if not data_ref:
         raise CompressError("no data: pass --data or set 'data.path' in the recipe")
-    out = options.out.expanduser().resolve()
-    check_destination(out, options.overwrite)
+    inputs = (model_ref, data_ref, options.recipe_path)
+    out = check_destination(options.out, options.overwrite, inputs)
     cap_torch_threads(log)
     source, loaded, data = _load_inputs(recipe, options, model_ref, data_ref, log)
     state = process_state()
     checkpoints = out.parent / f".{out.name}.checkpoints"
-    if state.is_main_process:
-        _prepare_checkpoints(checkpoints, recipe, model_ref, data_ref, options.resume)
-    state.wait_for_everyone()
 
     if not state.is_main_process:
+        state.wait_for_everyone()  # the main process has locked the output and prepared the checkpoints
         with tempfile.TemporaryDirectory(prefix="compress-worker-") as scratch:
             artifact = Artifact(loaded.model, loaded.tokenizer, data, Path(scratch), recipe.data.max_length, recipe.seed,
                                 source=source, label_order=loaded.label_order, resume=options.resume)
             _run_passes([p for p in recipe.passes if spec_for(p).stage is Stage.TORCH], artifact, checkpoints, log)
         return {}
 
-    with atomic_folder(out, options.overwrite) as workdir:
+    with atomic_folder(out, options.overwrite, inputs) as output:
+        _prepare_checkpoints(checkpoints, recipe, model_ref, data_ref, options.resume)
+        state.wait_for_everyone()
+        workdir = output.path
         artifact = Artifact(loaded.model, loaded.tokenizer, data, workdir, recipe.data.max_length, recipe.seed,
                             source=source, label_order=loaded.label_order, resume=options.resume)
         try:
@@ -77,7 +79,7 @@ def run_recipe(recipe: Recipe, options: RunOptions, log: Log = print) -> dict[st
             if any(checkpoints.glob("*/*.pt")):
                 log(f"training state kept in {checkpoints}; rerun the same command with --resume to continue")
             else:
-                shutil.rmtree(checkpoints, ignore_errors=True)
+                _remove_checkpoints(checkpoints)
             raise
         artifact.model.save_pretrained(artifact.model_dir, safe_serialization=True)
         artifact.tokenizer.save_pretrained(artifact.model_dir)
@@ -90,15 +92,15 @@ def run_recipe(recipe: Recipe, options: RunOptions, log: Log = print) -> dict[st
             "outputs": {"model": "model", **{name: str(p.relative_to(workdir)) for name, p in artifact.onnx.items()}},
         }
         if recipe.benchmark.enabled:
-            report["benchmark"] = _benchmark(recipe, source, loaded, artifact, log)
+            report["benchmark"] = _benchmark(recipe, source, loaded, artifact, options.trust_remote_code, log)
         report["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         report["seconds"] = time.perf_counter() - started
         if "benchmark" in report:
             write_report(workdir, report)
         else:
             write_json(workdir / "report.json", report)
-        write_json(workdir / "manifest.json", manifest(workdir, {"recipe": recipe.name, "outputs": report["outputs"]}))
-    shutil.rmtree(checkpoints, ignore_errors=True)
+        output.manifest.update({"recipe": recipe.name, "outputs": report["outputs"]})
+        _remove_checkpoints(checkpoints)
     log(f"report: {options.out / ('report.md' if 'benchmark' in report else 'report.json')}")
     return report
 
@@ -107,7 +109,8 @@ def _load_inputs(recipe: Recipe, options: RunOptions, model_ref: str, data_ref: 
     import torch
 
     from compress.data import load_task_data
-    from compress.models import load_classifier, resolve_model
+    from compress.loading import load_model
+    from compress.models import resolve_model
 
     source = resolve_model(model_ref)
     log(f"data: {data_ref}")
@@ -119,7 +122,7 @@ def _load_inputs(recipe: Recipe, options: RunOptions, model_ref: str, data_ref: 
         f"evaluation {len(data.evaluation)} ({data.evaluation.name}), {len(data.label_map.names)} labels")
     trains_head = spec_for(recipe.passes[0]).name == "finetune"
     torch.manual_seed(recipe.seed)
-    loaded = load_classifier(source, data.label_map.names, allow_new_head=trains_head, trust_remote_code=options.trust_remote_code)
+    loaded = load_model(source, data.label_map.names, allow_new_head=trains_head, trust_remote_code=options.trust_remote_code)
     if loaded.label_order != data.label_map.names:
         data = data.with_label_order(loaded.label_order)
     parameters = sum(p.numel() for p in loaded.model.parameters()) / 1e6
@@ -147,21 +150,31 @@ def _prepare_checkpoints(root: Path, recipe: Recipe, model_ref: str, data_ref: s
     if resume and stamp.is_file() and stamp.read_text() != fingerprint:
         raise CompressError(f"--resume: {root} belongs to a different recipe, model or data; run without --resume")
     if not resume:
-        shutil.rmtree(root, ignore_errors=True)
+        _remove_checkpoints(root)
     root.mkdir(parents=True, exist_ok=True)
     stamp.write_text(fingerprint)
 
 
-def _benchmark(recipe: Recipe, source: Any, loaded: Any, artifact: Artifact, log: Log) -> dict[str, Any]:
+def _remove_checkpoints(root: Path) -> None:
+    """Remove a checkpoint folder only if compress made it (it holds the run's fingerprint)."""
+    if not root.is_dir():
+        return
+    if not (root / "fingerprint").is_file() and any(root.iterdir()):
+        raise CompressError(f"{root} is in the way of this run's checkpoints and was not made by compress; move it")
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _benchmark(recipe: Recipe, source: Any, loaded: Any, artifact: Artifact, trust_remote_code: bool, log: Log) -> dict[str, Any]:
     """Baseline = the input model as loaded, fp32 PyTorch; candidates = every output."""
     import torch
 
     from compress.bench.benchmark import Candidate, run_benchmark
-    from compress.models import dtype_name, load_classifier
+    from compress.loading import load_model
+    from compress.models import dtype_name
 
     if artifact.model_changed:
         torch.manual_seed(recipe.seed)
-        baseline_model = load_classifier(source, loaded.label_order, allow_new_head=True).model
+        baseline_model = load_model(source, loaded.label_order, allow_new_head=True, trust_remote_code=trust_remote_code).model
     else:
         baseline_model = artifact.model
     baseline = Candidate("baseline: input, pytorch fp32", "torch", source.location, baseline_model)
@@ -201,34 +214,25 @@ def bench_models(
 ) -> dict[str, Any]:
     """`compress bench`: measure existing models against a baseline classifier, no passes."""
     from compress.bench.benchmark import Candidate, run_benchmark
-    from compress.bench.targets import is_output_reference, resolve_target
     from compress.data import load_task_data
-    from compress.models import load_classifier, resolve_model
+    from compress.loading import load_model
 
     started = time.perf_counter()
     if not options.data:
         raise CompressError("no data: pass --data")
-    check_destination(options.out.expanduser().resolve(), options.overwrite)
+    inputs = (options.data, baseline_ref, *candidate_refs)
+    out = check_destination(options.out, options.overwrite, inputs)
     data = load_task_data(options.data, options.text_column or "text", options.label_column or "label")
-    baseline_source = resolve_model(baseline_ref)
-    loaded = load_classifier(baseline_source, data.label_map.names, allow_new_head=False)
+    loaded = load_model(baseline_ref, data.label_map.names, trust_remote_code=options.trust_remote_code)
     data = data.with_label_order(loaded.label_order)
     candidates = []
     for ref in candidate_refs:
-        name, model_ref = ref, ref
-        if is_output_reference(ref):  # an .onnx file, or a run folder standing for its last output
-            target = resolve_target(ref)
-            if target.kind == "onnx":
-                candidates.append(Candidate(target.reference, "onnx", str(target.location)))
-                continue
-            name, model_ref = target.reference, str(target.location)
-        source = resolve_model(model_ref)
-        other = load_classifier(source, data.label_map.names, allow_new_head=False, stored_dtype=True)
+        other = load_model(ref, data.label_map.names, stored_dtype=True, trust_remote_code=options.trust_remote_code)
         if other.label_order != loaded.label_order:
             raise CompressError(f"{ref}: label order {list(other.label_order)} differs from the baseline's")
-        candidates.append(Candidate(name, "torch", source.location, other.model))
-    baseline = Candidate(f"baseline: {baseline_ref}", "torch", baseline_source.location, loaded.model)
-    with atomic_folder(options.out, options.overwrite) as workdir:
+        candidates.append(Candidate(other.name, other.kind, other.location, other.model))
+    baseline = Candidate(f"baseline: {baseline_ref}", "torch", loaded.location, loaded.model)
+    with atomic_folder(out, options.overwrite, inputs) as output:
         result = run_benchmark(
             baseline, candidates, loaded.tokenizer, data.evaluation, loaded.label_order, max_length, settings, log
         )
@@ -240,6 +244,7 @@ def bench_models(
             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "seconds": time.perf_counter() - started,
         }
-        write_report(workdir, report)
+        write_report(output.path, report)
+        output.manifest.update({"recipe": "bench", "outputs": {}})
     log(f"report: {options.out / 'report.md'}")
     return report

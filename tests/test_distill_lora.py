@@ -26,7 +26,7 @@ FAST = dict(track_energy=False)
 
 @pytest.fixture
 def artifact(tmp_path, toy_data, tiny_classifier_dir) -> Artifact:
-    from compress.models import load_classifier
+    from compress.loading import load_model as load_classifier
 
     data = load_task_data(str(toy_data))
     source = resolve_model(str(tiny_classifier_dir))

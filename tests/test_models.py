@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from compress.errors import CompressError
-from compress.models import check_safetensors, load_classifier, resolve_model
+from compress.loading import load_model as load_classifier
+from compress.models import check_safetensors, resolve_model
 
 from conftest import TOPICS, tiny_model, tiny_tokenizer
 
@@ -21,9 +22,17 @@ def test_alias_resolves_to_the_packaged_minilm():
     assert source.is_local and (Path(source.location) / "model.safetensors").is_file()
 
 
-def test_hub_ids_are_left_to_the_hub():
+def test_hub_ids_are_left_to_the_hub_unless_it_is_off_or_the_path_is_local(monkeypatch, tmp_path):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     source = resolve_model("l3cube-pune/marathi-bert-v2")
     assert not source.is_local and source.location == "l3cube-pune/marathi-bert-v2"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    with pytest.raises(CompressError, match="model not found: runs/ft"):  # runs/ is here: a missing folder
+        resolve_model("runs/ft")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(CompressError, match="the hub is off"):
+        resolve_model("l3cube-pune/marathi-bert-v2")
 
 
 def test_existing_classifier_keeps_its_label_order(tiny_classifier_dir):

@@ -45,17 +45,17 @@ def test_thresholds_come_from_yaml_then_flags(tmp_path):
 
 
 def test_a_run_folder_stands_for_its_last_onnx_output(int8_run):
-    from compress.bench.targets import resolve_target
+    from compress.loading import resolve_target
 
     final = resolve_target(str(int8_run))
     assert final.kind == "onnx" and final.location.name == "model_int8_dynamic.onnx"
-    assert final.model_folder == (int8_run / "model").resolve()
+    assert final.model_folder == (int8_run / "onnx").resolve()  # the graph's own tokenizer, written by the export
     fp32 = resolve_target(f"{int8_run}:onnx-fp32")
     assert fp32.location.name == "model.onnx"
     assert resolve_target(f"{int8_run}:model").kind == "torch"
     with pytest.raises(CompressError, match="no output 'onnx-int4'"):
         resolve_target(f"{int8_run}:onnx-int4")
-    with pytest.raises(CompressError, match="expected a model folder"):
+    with pytest.raises(CompressError, match="no .safetensors weights"):
         resolve_target(str(int8_run / "onnx"))  # optimum's config.json, but no weights
 
 

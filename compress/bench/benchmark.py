@@ -124,9 +124,9 @@ def _predictor(candidate: Candidate, threads: int) -> Predictor:
         return OnnxPredictor(candidate.name, Path(candidate.location), threads)
     model = candidate.model
     if model is None:
-        from compress.pruning.fold import load_pruned
+        from compress.loading import load_model
 
-        model = load_pruned(candidate.location, dtype="auto")
+        model = load_model(candidate.location, stored_dtype=True).model
     return TorchPredictor(candidate.name, model)
 
 

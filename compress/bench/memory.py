@@ -53,12 +53,12 @@ def _probe(kind: str, location: str, batch_file: str, threads: int) -> dict[str,
         import torch
         import transformers  # noqa: F401  (count the library in the floor, not in the model)
 
+        from compress.loading import load_model
         from compress.predictors import TorchPredictor
-        from compress.pruning.fold import load_pruned
 
         torch.set_num_threads(threads)
         floor = _rss_mb()
-        predictor = TorchPredictor("probe", load_pruned(location, dtype="auto"))
+        predictor = TorchPredictor("probe", load_model(location, allow_new_head=True, stored_dtype=True).model)
     else:
         import onnxruntime  # noqa: F401  (count the library in the floor, not in the model)
 

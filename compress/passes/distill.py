@@ -80,12 +80,13 @@ def distill(config: DistillConfig, artifact: Artifact) -> tuple[Artifact, dict[s
 
 def load_teacher(reference: str | None, artifact: Artifact) -> tuple[Any, str]:
     """The frozen teacher: `reference`, or the recipe's input model; its labels must match the student's."""
-    from compress.models import load_classifier, resolve_model
+    from compress.loading import load_model
+    from compress.models import resolve_model
 
     source = resolve_model(reference) if reference else artifact.source
     if source is None:
         raise CompressError("distill: no teacher (name one with 'teacher:')")
-    loaded = load_classifier(source, artifact.label_order, allow_new_head=False)
+    loaded = load_model(source, artifact.label_order)
     if loaded.label_order != artifact.label_order:
         raise CompressError(f"distill: teacher labels {list(loaded.label_order)} are ordered differently from the student's")
     return loaded.model.eval().requires_grad_(False), source.reference

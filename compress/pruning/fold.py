@@ -102,11 +102,12 @@ def load_pruned(path: str | Path, dtype: torch.dtype | str = torch.float32, **kw
     from safetensors.torch import load_file
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
-    config = AutoConfig.from_pretrained(path)
+    config = AutoConfig.from_pretrained(path, trust_remote_code=False)
     shape = getattr(config, LAYOUT_KEY, None)
     if not shape:
-        return AutoModelForSequenceClassification.from_pretrained(path, dtype=dtype, **kwargs)
-    model = AutoModelForSequenceClassification.from_config(config)
+        return AutoModelForSequenceClassification.from_pretrained(
+            path, dtype=dtype, use_safetensors=True, trust_remote_code=False, **kwargs)
+    model = AutoModelForSequenceClassification.from_config(config, trust_remote_code=False)
     resize(model, shape)
     files = sorted(Path(path).glob("*.safetensors"))
     state: dict[str, torch.Tensor] = {}
