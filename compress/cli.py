@@ -86,6 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
     regress.add_argument("--json", type=Path, help="write github-action-benchmark customSmallerIsBetter JSON here")
     regress.add_argument("--trust-remote-code", action="store_true", help="allow model code from the hub (off by default)")
 
+    audit = commands.add_parser("audit", parents=[common],
+                                help="how well each model's tokenizer fits the data: characters lost, [UNK], tokens per example")
+    audit.add_argument("--model", action="append", required=True, help="a model reference (repeatable)")
+    audit.add_argument("--data", required=True)
+    audit.add_argument("--split", choices=["train", "selection", "evaluation"], default="train")
+    audit.add_argument("--max-length", type=int, default=128)
+    audit.add_argument("--text-column", default="text")
+    audit.add_argument("--label-column", default="label")
+    audit.add_argument("--json", type=Path, help="also write the figures here as JSON")
+
     commands.add_parser("passes", help="list the available passes", parents=[common])
     return parser
 
@@ -160,6 +170,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     _quiet_libraries()
     if args.command == "regress":
         return _regress(args)
+    if args.command == "audit":
+        return _audit(args)
     from compress.runner import RunOptions, bench_models, run_recipe
 
     if args.command == "run":
@@ -196,6 +208,32 @@ def _regress(args: argparse.Namespace) -> int:
     if args.json:
         write_benchmark_json(args.json, verdict)
     return 0 if verdict.passed else EXIT_REGRESSION
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from compress.data import load_task_data
+    from compress.loading import load_tokenizer
+    from compress.outputs import check_writable, write_json
+    from compress.vocab.audit import audit_tokenizer
+
+    if args.json:
+        check_writable(args.json)
+    data = load_task_data(args.data, args.text_column, args.label_column)
+    split = getattr(data, args.split)
+    results = {}
+    print(f"{'model':<40} {'chars lost':>10} {'[UNK]':>7} {'tokens/ex':>9} {'p95':>5} {'truncated':>9} {'vocab used':>14}")
+    for reference in args.model:
+        audit = audit_tokenizer(load_tokenizer(reference), split.texts, args.max_length)
+        results[reference] = audit.to_dict()
+        print(f"{reference[-40:]:<40} {100 * audit.lost_share:>9.1f}% {100 * audit.unk_share:>6.2f}% "
+              f"{audit.tokens_per_example_mean:>9.1f} {audit.tokens_per_example_p95:>5.0f} "
+              f"{100 * audit.truncated_share:>8.1f}% {audit.vocabulary_used:>6}/{audit.vocabulary_size:<7}")
+        for warning in audit.warnings():
+            print(f"  WARNING: {warning}")
+    print(f"({len(split)} examples of '{split.name}', max_length {args.max_length})")
+    if args.json:
+        write_json(args.json, {"split": split.name, "examples": len(split), "models": results})
+    return 0
 
 
 def _from_flags(model: Any, **values: Any) -> Any:

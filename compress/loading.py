@@ -140,6 +140,15 @@ def load_model(
                        loaded.new_head)
 
 
+def load_tokenizer(reference: str, trust_remote_code: bool = False) -> Any:
+    """The tokenizer of any model reference (a base encoder too: no classifier needed)."""
+    target = resolve_target(reference)
+    if target.kind == "onnx" and target.model_folder is None:
+        raise CompressError(f"{reference}: no tokenizer beside the ONNX file")
+    location = str(target.model_folder) if target.kind == "onnx" else str(target.location)
+    return _config_and_tokenizer(location, reference, trust_remote_code)[1]
+
+
 def _label_order_from(config: Any, labels: tuple[str, ...] | None, allow_new_head: bool, reference: str) -> tuple[str, ...]:
     existing = tuple(str(config.id2label[i]) for i in sorted(config.id2label)) if has_trained_labels(config) else ()
     if existing and (labels is None or set(existing) == set(labels)):

@@ -99,16 +99,18 @@ def compare(
     settings: GateSettings,
     log: Callable[[str], None] = print,
 ) -> Verdict:
-    """Measure two predictors (callables on padded numpy batches) side by side and judge them."""
+    """Measure two predictors (callables on padded numpy batches) side by side and judge them.
+    `encoded` is one `Encoded` for both, or one per predictor name (each model its own tokenizer)."""
     from compress.bench.metrics import accuracy, paired_change
     from compress.bench.timing import latency_and_throughput, ratio_summary
     from compress.predictors import predict_logits
 
     pair = [baseline, candidate]
-    predictions = {p.name: predict_logits(p, encoded).argmax(axis=1) for p in pair}
+    own = encoded if isinstance(encoded, dict) else {p.name: encoded for p in pair}
+    predictions = {p.name: predict_logits(p, own[p.name]).argmax(axis=1) for p in pair}
     acc = {name: 100 * accuracy(labels, predicted) for name, predicted in predictions.items()}
     latency, throughput, _ = latency_and_throughput(
-        pair, encoded, batch_size=settings.batch_size, warmup=settings.warmup, min_iterations=settings.min_iterations,
+        pair, own, batch_size=settings.batch_size, warmup=settings.warmup, min_iterations=settings.min_iterations,
         min_seconds=settings.min_seconds, rounds=settings.rounds, log=lambda m: log(f"regress: {m}"),
     )
 
@@ -243,7 +245,8 @@ def run_gate(
         if wrap_candidate:
             candidate = wrap_candidate(candidate)
         log(f"regress: {candidate.name} against {baseline.name} on {len(split)} examples of '{split.name}', {threads} threads")
-        encoded = encode(baseline_model.tokenizer, split.texts, max_length)
+        encoded = {baseline.name: encode(baseline_model.tokenizer, split.texts, max_length),
+                   candidate.name: encode(candidate_model.tokenizer, split.texts, max_length)}
         return compare(baseline, candidate, encoded, split.labels, thresholds, settings, log)
     finally:
         torch.set_num_threads(previous_threads)

@@ -120,7 +120,8 @@ def _load_inputs(recipe: Recipe, options: RunOptions, model_ref: str, data_ref: 
     )
     log(f"  train {len(data.train)}, selection {len(data.selection)} ({data.selection.name}), "
         f"evaluation {len(data.evaluation)} ({data.evaluation.name}), {len(data.label_map.names)} labels")
-    trains_head = spec_for(recipe.passes[0]).name == "finetune"
+    first_training = next((spec_for(p) for p in recipe.passes if not spec_for(p).changes_tokenizer), None)
+    trains_head = first_training is not None and first_training.trains_head
     torch.manual_seed(recipe.seed)
     loaded = load_model(source, data.label_map.names, allow_new_head=trains_head, trust_remote_code=options.trust_remote_code)
     if loaded.label_order != data.label_map.names:
@@ -128,7 +129,19 @@ def _load_inputs(recipe: Recipe, options: RunOptions, model_ref: str, data_ref: 
     parameters = sum(p.numel() for p in loaded.model.parameters()) / 1e6
     head = "new classification head" if loaded.new_head else "its own classification head"
     log(f"model: {model_ref} ({parameters:.1f} M parameters, {head} for {len(loaded.label_order)} labels)")
+    _log_audit(loaded.tokenizer, data.train.texts, recipe.data.max_length, log)
     return source, loaded, data
+
+
+def _log_audit(tokenizer: Any, texts: Any, max_length: int, log: Log) -> None:
+    """Say how well the model's tokenizer fits the training text, loudly when it deletes or cannot spell it."""
+    from compress.vocab.audit import audit_tokenizer
+
+    audit = audit_tokenizer(tokenizer, texts, max_length)
+    log(f"tokenizer on train: {audit.summary()}")
+    for warning in audit.warnings():
+        log(f"WARNING: {warning}; a vocabulary fitted to this text (vocab_transfer, see recipes/marathi-teacher.yaml) "
+            "keeps it and shortens sequences")
 
 
 def _run_passes(passes: list[Any], artifact: Artifact, checkpoints: Path, log: Log) -> Artifact:
@@ -177,11 +190,12 @@ def _benchmark(recipe: Recipe, source: Any, loaded: Any, artifact: Artifact, tru
         baseline_model = load_model(source, loaded.label_order, allow_new_head=True, trust_remote_code=trust_remote_code).model
     else:
         baseline_model = artifact.model
-    baseline = Candidate("baseline: input, pytorch fp32", "torch", source.location, baseline_model)
+    baseline = Candidate("baseline: input, pytorch fp32", "torch", source.location, baseline_model, loaded.tokenizer)
     candidates = []
     if artifact.model_changed:
-        candidates.append(Candidate(f"pytorch {dtype_name(artifact.model)}", "torch", str(artifact.model_dir), artifact.model))
-    candidates += [Candidate(name, "onnx", str(path)) for name, path in artifact.onnx.items()]
+        candidates.append(Candidate(f"pytorch {dtype_name(artifact.model)}", "torch", str(artifact.model_dir), artifact.model,
+                                    artifact.tokenizer))
+    candidates += [Candidate(name, "onnx", str(path), tokenizer=artifact.tokenizer) for name, path in artifact.onnx.items()]
     if not candidates:
         log("benchmark: no pass changed the model; measuring the baseline alone")
     result = run_benchmark(
@@ -230,8 +244,8 @@ def bench_models(
         other = load_model(ref, data.label_map.names, stored_dtype=True, trust_remote_code=options.trust_remote_code)
         if other.label_order != loaded.label_order:
             raise CompressError(f"{ref}: label order {list(other.label_order)} differs from the baseline's")
-        candidates.append(Candidate(other.name, other.kind, other.location, other.model))
-    baseline = Candidate(f"baseline: {baseline_ref}", "torch", loaded.location, loaded.model)
+        candidates.append(Candidate(other.name, other.kind, other.location, other.model, other.tokenizer))
+    baseline = Candidate(f"baseline: {baseline_ref}", "torch", loaded.location, loaded.model, loaded.tokenizer)
     with atomic_folder(out, options.overwrite, inputs) as output:
         result = run_benchmark(
             baseline, candidates, loaded.tokenizer, data.evaluation, loaded.label_order, max_length, settings, log

@@ -24,6 +24,7 @@ from compress.models import dtype_name
 from compress.cpus import default_threads
 from compress.predictors import OnnxPredictor, Predictor, TorchPredictor, predict_logits
 from compress.recipe import BenchmarkConfig
+from compress.vocab.audit import audit_tokenizer
 
 LATENCY_SAMPLES = 256  # distinct held-out examples cycled through for batch-1 timing
 NOISE_MARGIN = 0.03  # a candidate is flagged slower only when it loses by more than this
@@ -37,6 +38,7 @@ class Candidate:
     kind: str  # "torch" | "onnx"
     location: str
     model: Any = None  # an already-loaded torch model, to avoid loading twice
+    tokenizer: Any = None  # its own tokenizer; None: the benchmark's default one
 
 
 def run_benchmark(
@@ -54,12 +56,13 @@ def run_benchmark(
     threads = settings.threads or default_threads()
     torch.set_num_threads(threads)
     split = evaluation.head(settings.eval_limit)
-    encoded = encode(tokenizer, split.texts, max_length)
     everyone = [baseline, *candidates]
     predictors = [_predictor(c, threads) for c in everyone]
+    tokenizers = {p.name: c.tokenizer or tokenizer for c, p in zip(everyone, predictors)}
+    encoded = {name: encode(t, split.texts, max_length) for name, t in tokenizers.items()}  # each model its own ids
 
     log(f"benchmark: accuracy on {len(split)} examples of '{split.name}'")
-    predictions = {p.name: predict_logits(p, encoded).argmax(axis=1) for p in predictors}
+    predictions = {p.name: predict_logits(p, encoded[p.name]).argmax(axis=1) for p in predictors}
 
     latency, throughput, one_batch = latency_and_throughput(
         predictors, encoded, batch_size=settings.batch_size, warmup=settings.warmup,
@@ -83,13 +86,15 @@ def run_benchmark(
                 "batches": int(len(batch_timing.calls)),
             },
             "size_mb": _size_mb(candidate),
+            "tokens_per_example": float(encoded[predictor.name].lengths().mean()),
+            "tokenizer": audit_tokenizer(tokenizers[predictor.name], split.texts, max_length).to_dict(),
             "quality": quality(split.labels, predictions[predictor.name], len(label_names), settings.bootstrap),
             "agreement_with_baseline": float((predictions[predictor.name] == predictions[baseline.name]).mean()),
             "predictions": predictions[predictor.name].tolist(),  # label ids in split order, for paired comparisons
         }
         if settings.memory:
             log(f"benchmark: peak memory of {candidate.name} (child process)")
-            entry["memory"] = _memory(candidate, one_batch, threads)
+            entry["memory"] = _memory(candidate, one_batch[predictor.name], threads)
         results.append(entry)
 
     base, base_latency, base_batch = results[0], latency[baseline.name], throughput[baseline.name]

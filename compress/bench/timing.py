@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -50,7 +50,7 @@ class Timings:
 
 def measure(
     predictors: Sequence[Predictor],
-    inputs: Sequence[Inputs],
+    inputs: Sequence[Inputs] | Mapping[str, Sequence[Inputs]],
     *,
     warmup: int = 10,
     min_iterations: int = 200,
@@ -59,15 +59,17 @@ def measure(
 ) -> dict[str, Timings]:
     """Time each predictor on the same inputs in `rounds` interleaved rounds.
 
-    In every round each predictor makes at least min_iterations/rounds calls and runs for at
+    `inputs` is one list for all, or a list per predictor name (each model tokenizes the same
+    examples its own way; the i-th inputs of every list are the same examples). In every round each predictor makes at least min_iterations/rounds calls and runs for at
     least min_seconds/rounds, so the totals meet both minimums. Each round starts every
     predictor at the same input, and rotates who goes first.
     """
-    if not inputs:
+    own = inputs if isinstance(inputs, Mapping) else {p.name: inputs for p in predictors}
+    if not all(own.get(p.name) for p in predictors):
         raise ValueError("no inputs to time")
     for predictor in predictors:
         for i in range(warmup):
-            predictor(inputs[i % len(inputs)])
+            predictor(own[predictor.name][i % len(own[predictor.name])])
     results = {p.name: Timings() for p in predictors}
     calls_per_round = max(1, math.ceil(min_iterations / rounds))
     seconds_per_round = min_seconds / rounds
@@ -78,7 +80,8 @@ def measure(
         for predictor in list(predictors[shift:]) + list(predictors[:shift]):
             times: list[float] = []
             while len(times) < calls_per_round or sum(times) < seconds_per_round:
-                sample = inputs[(cursor + len(times)) % len(inputs)]
+                mine = own[predictor.name]
+                sample = mine[(cursor + len(times)) % len(mine)]
                 started = time.perf_counter()
                 predictor(sample)
                 times.append(time.perf_counter() - started)
@@ -92,20 +95,25 @@ def measure(
 def latency_and_throughput(
     predictors: Sequence[Predictor], encoded: Any, *, batch_size: int, warmup: int, min_iterations: int,
     min_seconds: float, rounds: int, log: Callable[[str], None] = print, latency_samples: int = 256,
-) -> tuple[dict[str, Timings], dict[str, Timings], Inputs]:
+) -> tuple[dict[str, Timings], dict[str, Timings], dict[str, Inputs]]:
     """Batch-1 latency over distinct held-out examples, then throughput over full batches of
-    `batch_size` (half the measuring time); both interleaved. Returns them and one full batch."""
+    `batch_size` (half the measuring time); both interleaved. `encoded` is one `Encoded` for all,
+    or one per predictor name. Timing uses a fixed sample (the first `latency_samples` examples,
+    and as many full batches as cover them), so its cost does not grow with the split.
+    Returns both timings and one full batch per predictor."""
+    per_model = encoded if isinstance(encoded, Mapping) else {p.name: encoded for p in predictors}
+    count = len(next(iter(per_model.values())))
     log(f"batch-1 latency, {rounds} interleaved rounds, >= {min_seconds} s per model")
-    singles = [encoded.batch([i]) for i in range(min(latency_samples, len(encoded)))]
+    singles = {name: [e.batch([i]) for i in range(min(latency_samples, count))] for name, e in per_model.items()}
     latency = measure(predictors, singles, warmup=warmup, min_iterations=min_iterations, min_seconds=min_seconds,
                       rounds=rounds)
-    rows = np.arange(len(encoded))
-    batched = [encoded.batch(rows[i : i + batch_size]) for i in range(0, len(rows), batch_size)]
-    batched = [b for b in batched if len(b["input_ids"]) == batch_size] or batched[:1]
-    log(f"throughput at batch {len(batched[0]['input_ids'])}")
-    throughput = measure(predictors, batched, warmup=min(2, warmup), min_iterations=len(batched) * rounds,
+    rows = np.arange(min(count, max(batch_size, math.ceil(latency_samples / batch_size) * batch_size)))
+    starts = [i for i in range(0, len(rows), batch_size) if i + batch_size <= len(rows)] or [0]
+    batched = {name: [e.batch(rows[i : i + batch_size]) for i in starts] for name, e in per_model.items()}
+    log(f"throughput at batch {len(next(iter(batched.values()))[0]['input_ids'])}, {len(starts)} batches")
+    throughput = measure(predictors, batched, warmup=min(2, warmup), min_iterations=len(starts) * rounds,
                          min_seconds=min_seconds / 2, rounds=rounds)
-    return latency, throughput, batched[0]
+    return latency, throughput, {name: b[0] for name, b in batched.items()}
 
 
 def ratio_summary(baseline: np.ndarray, candidate: np.ndarray) -> dict[str, float]:

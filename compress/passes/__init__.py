@@ -10,6 +10,7 @@ from compress.passes import (  # noqa: F401  (registration)
     precision,
     quantize,
     structured_prune,
+    vocab_transfer,
 )
 
 __all__ = ["REGISTRY", "PassConfig", "PassSpec", "Stage", "register", "spec_for"]

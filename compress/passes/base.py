@@ -42,18 +42,21 @@ class PassSpec:
     stage: Stage
     function: PassFunction
     summary: str
+    trains_head: bool = False  # may start from a model without a classifier for the data's labels
+    changes_tokenizer: bool = False  # the artifact leaves with another tokenizer (and embedding)
 
 
 REGISTRY: dict[str, PassSpec] = {}
 
 
-def register(name: str, config: type[PassConfig], stage: Stage, summary: str) -> Callable[[PassFunction], PassFunction]:
-    """Register `function` as the implementation of pass `name`."""
+def register(name: str, config: type[PassConfig], stage: Stage, summary: str, *, trains_head: bool = False,
+             changes_tokenizer: bool = False) -> Callable[[PassFunction], PassFunction]:
+    """Register `function` as the implementation of pass `name`, with the facts it declares."""
 
     def decorate(function: PassFunction) -> PassFunction:
         if name in REGISTRY:
             raise ValueError(f"pass {name!r} registered twice")
-        REGISTRY[name] = PassSpec(name, config, stage, function, summary)
+        REGISTRY[name] = PassSpec(name, config, stage, function, summary, trains_head, changes_tokenizer)
         return function
 
     return decorate

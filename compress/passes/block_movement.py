@@ -44,9 +44,9 @@ def block_movement(config: BlockMovementConfig, artifact: Artifact) -> tuple[Art
     from compress.pruning.movement import MovementHook, MovementSettings
     from compress.training.distillation import DistillationHook
 
-    teacher, teacher_name = load_teacher(config.teacher, artifact)
+    teacher, teacher_tokenizer, teacher_name = load_teacher(config.teacher, artifact)
     started = time.perf_counter()
-    cached = teacher_logits(teacher, artifact)
+    cached = teacher_logits(teacher, teacher_tokenizer, artifact)
     cache_seconds = time.perf_counter() - started
     settings = MovementSettings(
         method=config.method, sparsity=config.sparsity, ranking=config.ranking, block=config.block, attention_unit=config.attention_unit,

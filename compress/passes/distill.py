@@ -47,7 +47,7 @@ def distill(config: DistillConfig, artifact: Artifact) -> tuple[Artifact, dict[s
     from compress.architectures import encoder_layers
     from compress.training.distillation import DistillationHook
 
-    teacher, teacher_name = load_teacher(config.teacher, artifact)
+    teacher, teacher_tokenizer, teacher_name = load_teacher(config.teacher, artifact)
     student = _make_student(artifact.model, config.student.layers) if config.student else artifact.model
     student_layers = len(encoder_layers(student))
     layer_map = list(config.layer_map or (config.student.layers if config.student else range(student_layers)))
@@ -57,11 +57,16 @@ def distill(config: DistillConfig, artifact: Artifact) -> tuple[Artifact, dict[s
         raise CompressError("distill: hidden_weight needs student and teacher of the same hidden size")
 
     live = bool(config.hidden_weight or config.attention_weight) or not config.cache_teacher_logits
-    details: dict[str, Any] = {"teacher": teacher_name, "teacher_logits": "live" if live else "cached"}
+    shared = teacher_tokenizer.get_vocab() == artifact.tokenizer.get_vocab()
+    if live and not shared:
+        raise CompressError("distill: the teacher tokenizes differently from the student, so it can only teach through "
+                            "cached logits: drop hidden_weight/attention_weight and keep cache_teacher_logits")
+    details: dict[str, Any] = {"teacher": teacher_name, "teacher_logits": "live" if live else "cached",
+                               "teacher_tokenizer": "shared" if shared else "its own"}
     cached = None
     if not live:
         started = time.perf_counter()
-        cached = teacher_logits(teacher, artifact)
+        cached = teacher_logits(teacher, teacher_tokenizer, artifact)
         details["teacher_cache_seconds"] = round(time.perf_counter() - started, 2)
     hook = DistillationHook(
         teacher if live else None, alpha=config.alpha, temperature=config.temperature, cached_logits=cached,
@@ -78,8 +83,9 @@ def distill(config: DistillConfig, artifact: Artifact) -> tuple[Artifact, dict[s
     return replace(artifact, model=student, model_changed=True), details
 
 
-def load_teacher(reference: str | None, artifact: Artifact) -> tuple[Any, str]:
-    """The frozen teacher: `reference`, or the recipe's input model; its labels must match the student's."""
+def load_teacher(reference: str | None, artifact: Artifact) -> tuple[Any, Any, str]:
+    """The frozen teacher with its own tokenizer: `reference`, or the recipe's input model; its
+    labels must match the student's."""
     from compress.loading import load_model
     from compress.models import resolve_model
 
@@ -89,7 +95,7 @@ def load_teacher(reference: str | None, artifact: Artifact) -> tuple[Any, str]:
     loaded = load_model(source, artifact.label_order)
     if loaded.label_order != artifact.label_order:
         raise CompressError(f"distill: teacher labels {list(loaded.label_order)} are ordered differently from the student's")
-    return loaded.model.eval().requires_grad_(False), source.reference
+    return loaded.model.eval().requires_grad_(False), loaded.tokenizer, source.reference
 
 
 def _make_student(model: Any, layers: tuple[int, ...]) -> Any:
@@ -115,10 +121,11 @@ def _make_student(model: Any, layers: tuple[int, ...]) -> Any:
     return student
 
 
-def teacher_logits(teacher: Any, artifact: Artifact) -> np.ndarray:
-    """The teacher's logits on every training example, in order (exact: it is frozen, in eval mode)."""
+def teacher_logits(teacher: Any, tokenizer: Any, artifact: Artifact) -> np.ndarray:
+    """The teacher's logits on every training example, in order (exact: it is frozen, in eval mode).
+    The teacher reads its own token ids, so a student with another vocabulary can learn from it."""
     from compress.batching import encode
     from compress.predictors import TorchPredictor, predict_logits
 
-    encoded = encode(artifact.tokenizer, artifact.data.train.texts, artifact.max_length)
+    encoded = encode(tokenizer, artifact.data.train.texts, artifact.max_length)
     return predict_logits(TorchPredictor("teacher", teacher), encoded)

@@ -31,7 +31,7 @@ class FinetuneConfig(TrainingOptions):
     lora: LoraOptions | None = None
 
 
-@register("finetune", FinetuneConfig, Stage.TORCH, "fine-tuning (full or LoRA, merged), best epoch kept")
+@register("finetune", FinetuneConfig, Stage.TORCH, "fine-tuning (full or LoRA, merged), best epoch kept", trains_head=True)
 def finetune(config: FinetuneConfig, artifact: Artifact) -> tuple[Artifact, dict[str, Any]]:
     model = artifact.model
     parameters = sum(p.numel() for p in model.parameters())

@@ -22,19 +22,27 @@ class TrainingOptions(PassConfig):
     precision: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="autocast precision for training")
     checkpoint_every: int = Field(200, ge=1, description="optimizer steps between resumable checkpoints (and every epoch)")
     track_energy: bool = True
+    embedding_learning_rate: float | None = Field(
+        None, gt=0, description="own learning rate for the input embeddings (new ones after vocab_transfer learn faster)")
 
 
-TRAINING_FIELDS = tuple(TrainingOptions.model_fields)
+def _loop_fields() -> tuple[str, ...]:
+    from compress.training.loop import TrainSettings
+
+    return tuple(name for name in TrainingOptions.model_fields if name in TrainSettings.__dataclass_fields__)
 
 
 def run_training(model: Any, artifact: Artifact, options: TrainingOptions, hooks: Sequence[Any] = ()) -> tuple[Any, dict[str, Any]]:
     """Train `model` on the artifact's data with these options; return the result and report details."""
     from compress.batching import encode
     from compress.training.loop import TrainSettings, train
+    from compress.training.param_groups import EmbeddingLearningRate
 
     data, tokenizer = artifact.data, artifact.tokenizer
+    if options.embedding_learning_rate is not None:
+        hooks = [*hooks, EmbeddingLearningRate(options.embedding_learning_rate, options.weight_decay)]
     settings = TrainSettings(
-        **{name: getattr(options, name) for name in TRAINING_FIELDS},
+        **{name: getattr(options, name) for name in _loop_fields()},
         seed=artifact.seed,
         checkpoint_dir=artifact.checkpoint_dir,
         resume=artifact.resume,

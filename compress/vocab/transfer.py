@@ -1,0 +1,127 @@
+"""Fast vocabulary transfer (Gee et al., EMNLP 2022 industry track): an in-domain tokenizer, and
+embeddings for its tokens built from the old ones.
+
+A tokenizer trained on the task's own text keeps the script intact (NFC, no accent stripping)
+and cuts words into far fewer pieces, so sequences get shorter (speed) and the embedding
+matrix smaller (size). Each new token starts as the mean of the old embeddings of the pieces
+the old tokenizer cuts its string into (a token the old vocabulary has keeps its embedding;
+special tokens keep theirs by role), so fine-tuning starts from what the model knew rather
+than from noise.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from typing import Any, Literal, Sequence
+
+from compress.errors import CompressError
+
+Algorithm = Literal["wordpiece", "bpe", "unigram"]
+ROLES = ("pad_token", "unk_token", "cls_token", "sep_token", "mask_token")
+WORD_START = "\u2581"  # Metaspace's word-start marker, used by the BPE and Unigram tokenizers built here
+
+
+@dataclass(frozen=True)
+class TransferStats:
+    old_vocabulary: int
+    new_vocabulary: int
+    copied: int  # tokens the old vocabulary had (special tokens included)
+    averaged: int  # tokens built from the old tokenizer's pieces
+    fallback: int  # tokens the old tokenizer could only call unknown: they start as its unknown token
+
+
+def _special_tokens(old: Any) -> dict[str, str]:
+    """The new tokenizer's special tokens, named as the old one names them (so the model's conventions hold)."""
+    fallback = {"pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]", "mask_token": "[MASK]"}
+    return {role: str(getattr(old, role, None) or fallback[role]) for role in ROLES}
+
+
+def train_tokenizer(texts: Sequence[str], old: Any, algorithm: Algorithm = "wordpiece", vocab_size: int = 8000,
+                    lowercase: bool = True, min_frequency: int = 2) -> Any:
+    """A fast tokenizer trained on `texts` that keeps every character of the script."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    texts = [t for t in texts if t and t.strip()]
+    if len(texts) < 2:
+        raise CompressError(f"vocab_transfer: {len(texts)} training text(s); a tokenizer needs a real corpus")
+    specials = _special_tokens(old)
+    steps = [normalizers.NFC()] + ([normalizers.Lowercase()] if lowercase else [])
+    normalizer = normalizers.Sequence(steps)
+    alphabet = {c for t in texts for c in normalizer.normalize_str(t) if not c.isspace()}
+    floor = len(set(specials.values())) + len(alphabet)
+    if vocab_size < floor:
+        raise CompressError(f"vocab_transfer: vocab_size {vocab_size} is below the special tokens plus the alphabet of "
+                            f"the training text ({floor}); raise it")
+    # in the old ids' order, so that ids the model's config names (pad_token_id) keep their meaning
+    special_list = sorted(dict.fromkeys(specials.values()), key=lambda t: old.convert_tokens_to_ids(t) or 0)
+    if algorithm == "wordpiece":
+        tokenizer = Tokenizer(models.WordPiece(unk_token=specials["unk_token"]))
+        tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        tokenizer.decoder = decoders.WordPiece()
+        trainer: Any = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
+                                                 special_tokens=special_list, initial_alphabet=sorted(alphabet))
+    elif algorithm == "bpe":
+        tokenizer = Tokenizer(models.BPE(unk_token=specials["unk_token"]))
+        tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
+        tokenizer.decoder = decoders.Metaspace()
+        trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=special_list,
+                                      initial_alphabet=sorted(alphabet))
+    elif algorithm == "unigram":
+        tokenizer = Tokenizer(models.Unigram())
+        tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
+        tokenizer.decoder = decoders.Metaspace()
+        trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=special_list,
+                                          unk_token=specials["unk_token"], initial_alphabet=sorted(alphabet))
+    else:
+        raise CompressError(f"vocab_transfer: no tokenizer algorithm {algorithm!r}")
+    tokenizer.normalizer = normalizer
+    tokenizer.train_from_iterator(texts, trainer)
+    cls, sep = specials["cls_token"], specials["sep_token"]
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single=f"{cls} $A {sep}", pair=f"{cls} $A {sep} $B:1 {sep}:1",
+        special_tokens=[(cls, tokenizer.token_to_id(cls)), (sep, tokenizer.token_to_id(sep))])
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, model_input_names=list(old.model_input_names), **specials)
+
+
+def _old_pieces(token: str, old: Any, old_vocab: dict[str, int]) -> list[int]:
+    """Ids of the old tokenizer's pieces for a new token's string; a `##` continuation stays one."""
+    continuation = token.startswith("##")
+    text = token[2:] if continuation else token.replace(WORD_START, " ").strip()
+    text = unicodedata.normalize("NFC", text)
+    ids = old(text, add_special_tokens=False)["input_ids"] if text else []
+    if continuation and ids:
+        first = old.convert_ids_to_tokens(ids[0])
+        glued = old_vocab.get(first if first.startswith("##") else f"##{first}")
+        if glued is not None:
+            ids = [glued, *ids[1:]]
+    return [i for i in ids if i != old.unk_token_id]
+
+
+def transfer_embeddings(model: Any, old: Any, new: Any) -> TransferStats:
+    """Give `model` an input embedding for `new`'s vocabulary, each row built from the old one's (in place)."""
+    import torch
+
+    embedding = model.get_input_embeddings()
+    weights = embedding.weight.detach().clone()
+    old_vocab, new_vocab = old.get_vocab(), new.get_vocab()
+    rows = torch.empty(len(new), weights.shape[1], dtype=weights.dtype)
+    by_role = {getattr(new, role): getattr(old, role) for role in ROLES if getattr(new, role, None)}
+    copied = averaged = fallback = 0
+    for token, index in new_vocab.items():
+        same = old_vocab.get(by_role.get(token, token))
+        if same is not None:
+            rows[index], copied = weights[same], copied + 1
+            continue
+        pieces = _old_pieces(token, old, old_vocab)
+        if pieces:
+            rows[index], averaged = weights[pieces].mean(dim=0), averaged + 1
+        else:
+            rows[index], fallback = weights[old.unk_token_id], fallback + 1
+    model.resize_token_embeddings(len(new))
+    with torch.no_grad():
+        model.get_input_embeddings().weight.copy_(rows)
+    model.config.vocab_size = len(new)
+    model.config.pad_token_id = new.pad_token_id
+    return TransferStats(len(old), len(new), copied, averaged, fallback)
