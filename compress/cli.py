@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--eval-limit", type=int)
     bench.add_argument("--max-length", type=int, default=128)
     bench.add_argument("--no-memory", action="store_true", help="skip the peak-memory probes")
+    bench.add_argument("--no-classical", action="store_true", help="skip the character n-gram baseline row")
     bench.add_argument("--trust-remote-code", action="store_true", help="allow model code from the hub (off by default)")
 
     regress = commands.add_parser(
@@ -183,7 +184,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     from compress.recipe import BenchmarkConfig
 
     settings = _from_flags(BenchmarkConfig, threads=args.threads, batch_size=args.batch_size, rounds=args.rounds,
-                           min_seconds=args.min_seconds, eval_limit=args.eval_limit, memory=not args.no_memory)
+                           min_seconds=args.min_seconds, eval_limit=args.eval_limit, memory=not args.no_memory,
+                           classical_baseline=not args.no_classical)
     options = RunOptions(None, args.data, args.out, args.overwrite, args.text_column, args.label_column,
                          args.trust_remote_code)
     bench_models(args.baseline, args.candidates, options, settings, args.max_length, log=_log)

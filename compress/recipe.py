@@ -47,6 +47,7 @@ class BenchmarkConfig(_Strict):
     eval_limit: int | None = Field(None, ge=1, description="evaluate on the first N held-out examples")
     bootstrap: int = Field(1000, ge=0)
     memory: bool = True
+    classical_baseline: bool = Field(True, description="also measure a character n-gram TF-IDF + linear SVM row")
 
 
 class Recipe(_Strict):

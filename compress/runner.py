@@ -200,10 +200,11 @@ def _benchmark(recipe: Recipe, source: Any, loaded: Any, artifact: Artifact, tru
         log("benchmark: no pass changed the model; measuring the baseline alone")
     result = run_benchmark(
         baseline, candidates, artifact.tokenizer, artifact.data.evaluation, loaded.label_order, artifact.max_length,
-        recipe.benchmark, log,
+        recipe.benchmark, log, train=artifact.data.train, seed=recipe.seed,
     )
     for entry in result["candidates"]:
-        entry["location"] = str(Path(entry["location"]).relative_to(artifact.workdir))
+        if entry["kind"] != "classical":
+            entry["location"] = str(Path(entry["location"]).relative_to(artifact.workdir))
     if loaded.new_head:
         result["baseline"]["note"] = "the input model had no classifier for these labels: its head is untrained"
     return result
@@ -248,7 +249,8 @@ def bench_models(
     baseline = Candidate(f"baseline: {baseline_ref}", "torch", loaded.location, loaded.model, loaded.tokenizer)
     with atomic_folder(out, options.overwrite, inputs) as output:
         result = run_benchmark(
-            baseline, candidates, loaded.tokenizer, data.evaluation, loaded.label_order, max_length, settings, log
+            baseline, candidates, loaded.tokenizer, data.evaluation, loaded.label_order, max_length, settings, log,
+            train=data.train,
         )
         report = {
             "recipe": {"name": "bench"},

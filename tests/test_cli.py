@@ -30,7 +30,10 @@ def test_run_writes_a_complete_loadable_output(tiny_classifier_dir, toy_data, tm
         assert (out / name).is_file(), name
     report = json.loads((out / "report.json").read_text())
     names = [c["name"] for c in report["benchmark"]["candidates"]]
-    assert names == ["onnx-fp32", "onnx-int8-dynamic"]
+    assert names == ["onnx-fp32", "onnx-int8-dynamic", "classical: char 1-4-gram TF-IDF + linear SVM"]
+    classical = report["benchmark"]["candidates"][2]
+    assert classical["kind"] == "classical" and classical["tokens_per_example"] is None and classical["size_mb"] > 0
+    assert "classical baseline" in (out / "report.md").read_text()
     int8 = report["benchmark"]["candidates"][1]
     for key in ("latency_p50_speedup", "throughput_speedup", "size_reduction", "accuracy_delta_points", "accuracy_change"):
         assert key in int8["vs_baseline"]
@@ -93,9 +96,9 @@ def test_bench_command_measures_given_models(tiny_classifier_dir, toy_data, tmp_
     assert code == 0
     report = json.loads((out / "report.json").read_text())
     candidates = report["benchmark"]["candidates"]
-    assert len(candidates) == 5
+    assert len(candidates) == 6 and candidates[-1]["kind"] == "classical"
     assert candidates[1]["agreement_with_baseline"] == 1.0  # the baseline itself
-    assert [c["precision"] for c in candidates] == [None, "fp32", "bf16", None, "fp32"]  # a bf16 model is measured in bf16
+    assert [c["precision"] for c in candidates] == [None, "fp32", "bf16", None, "fp32", None]  # a bf16 model is measured in bf16
     # a run folder stands for its last output (the int8 file); RUN:model for its PyTorch model
     assert candidates[3]["location"] == str((first / "onnx" / "model_int8_dynamic.onnx").resolve())
     assert candidates[4]["location"] == str((first / "model").resolve())

@@ -194,7 +194,7 @@ def test_prune_kd_int8_recipe_end_to_end(tiny_classifier_dir, toy_data, tmp_path
     movement, folded = report["passes"][0]["details"], report["passes"][1]["details"]
     assert movement["masked_fraction"] == pytest.approx(0.5, abs=0.02)
     assert folded["encoder_linear_parameters"][1] < folded["encoder_linear_parameters"][0]
-    assert [c["name"] for c in report["benchmark"]["candidates"]] == ["pytorch fp32", "onnx-fp32", "onnx-int8-dynamic"]
+    assert [c["name"] for c in report["benchmark"]["candidates"]][:3] == ["pytorch fp32", "onnx-fp32", "onnx-int8-dynamic"]
     assert (out / "structure.png").is_file()
     reloaded = load_pruned(out / "model")
     assert layout(reloaded) == folded["layout"]

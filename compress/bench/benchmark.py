@@ -15,6 +15,8 @@ from typing import Any, Callable
 import numpy as np
 
 from compress.batching import encode
+from compress.bench.classical import NAME as CLASSICAL
+from compress.bench.classical import TextBatches, fit_classical
 from compress.bench.environment import environment
 from compress.bench.memory import peak_memory
 from compress.bench.metrics import paired_change, quality
@@ -50,16 +52,35 @@ def run_benchmark(
     max_length: int,
     settings: BenchmarkConfig,
     log: Callable[[str], None] = print,
+    train: Split | None = None,
+    seed: int = 42,
 ) -> dict[str, Any]:
+    """Measure `baseline` and `candidates` side by side; with `train` (and `settings.classical_baseline`)
+    a character n-gram linear model trained on it is measured as one more row."""
     import torch
 
     threads = settings.threads or default_threads()
+    previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
+    try:
+        return _run(baseline, candidates, tokenizer, evaluation, label_names, max_length, settings, log, train, seed,
+                    threads)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _run(baseline: Candidate, candidates: list[Candidate], tokenizer: Any, evaluation: Split,
+         label_names: tuple[str, ...], max_length: int, settings: BenchmarkConfig, log: Callable[[str], None],
+         train: Split | None, seed: int, threads: int) -> dict[str, Any]:
     split = evaluation.head(settings.eval_limit)
+    if train is not None and settings.classical_baseline:
+        log("benchmark: fitting the classical baseline (character n-gram TF-IDF + linear SVM) on the training split")
+        candidates = [*candidates, Candidate(CLASSICAL, "classical", "in memory", fit_classical(train, seed))]
     everyone = [baseline, *candidates]
     predictors = [_predictor(c, threads) for c in everyone]
-    tokenizers = {p.name: c.tokenizer or tokenizer for c, p in zip(everyone, predictors)}
-    encoded = {name: encode(t, split.texts, max_length) for name, t in tokenizers.items()}  # each model its own ids
+    tokenizers = {p.name: c.tokenizer or tokenizer for c, p in zip(everyone, predictors) if c.kind != "classical"}
+    encoded: dict[str, Any] = {name: encode(t, split.texts, max_length) for name, t in tokenizers.items()}
+    encoded |= {p.name: TextBatches(split.texts) for c, p in zip(everyone, predictors) if c.kind == "classical"}
 
     log(f"benchmark: accuracy on {len(split)} examples of '{split.name}'")
     predictions = {p.name: predict_logits(p, encoded[p.name]).argmax(axis=1) for p in predictors}
@@ -85,14 +106,15 @@ def run_benchmark(
                 "samples_per_second": float(np.median(batch_timing.round_throughputs())),
                 "batches": int(len(batch_timing.calls)),
             },
-            "size_mb": _size_mb(candidate),
-            "tokens_per_example": float(encoded[predictor.name].lengths().mean()),
-            "tokenizer": audit_tokenizer(tokenizers[predictor.name], split.texts, max_length).to_dict(),
+            "size_mb": candidate.model.size_mb() if candidate.kind == "classical" else _size_mb(candidate),
+            "tokens_per_example": float(encoded[predictor.name].lengths().mean()) if predictor.name in tokenizers else None,
+            "tokenizer": audit_tokenizer(tokenizers[predictor.name], split.texts, max_length).to_dict()
+            if predictor.name in tokenizers else None,
             "quality": quality(split.labels, predictions[predictor.name], len(label_names), settings.bootstrap),
             "agreement_with_baseline": float((predictions[predictor.name] == predictions[baseline.name]).mean()),
             "predictions": predictions[predictor.name].tolist(),  # label ids in split order, for paired comparisons
         }
-        if settings.memory:
+        if settings.memory and candidate.kind != "classical":
             log(f"benchmark: peak memory of {candidate.name} (child process)")
             entry["memory"] = _memory(candidate, one_batch[predictor.name], threads)
         results.append(entry)
@@ -125,6 +147,8 @@ def run_benchmark(
 
 
 def _predictor(candidate: Candidate, threads: int) -> Predictor:
+    if candidate.kind == "classical":
+        return candidate.model
     if candidate.kind == "onnx":
         return OnnxPredictor(candidate.name, Path(candidate.location), threads)
     model = candidate.model

@@ -30,7 +30,7 @@ def _ratio(vs: dict[str, Any] | None, key: str) -> str:
 
 def results_table(bench: dict[str, Any]) -> str:
     header = (
-        "| model | accuracy % [95% CI] | change, points [paired 95% CI] | macro-F1 % [95% CI] | agrees with baseline | p50 ms | p90 ms | p95 ms | p99 ms "
+        "| model | accuracy % [95% CI] | change, points [paired 95% CI] | macro-F1 % [95% CI] | agrees with baseline | tokens/example | p50 ms | p90 ms | p95 ms | p99 ms "
         "| batch-1 speedup (round range) | throughput/s @b{b} | throughput speedup (round range) | size MB | smaller | peak MB (model) |"
     ).format(b=bench["settings"]["batch_size"])
     columns = header.count("|") - 1
@@ -43,12 +43,45 @@ def results_table(bench: dict[str, Any]) -> str:
         lines.append(
             f"| {name} | {_ci(entry['quality']['accuracy'])} | {change(vs['accuracy_change']) if vs else '-'} "
             f"| {_ci(entry['quality']['macro_f1'])} "
-            f"| {100 * entry['agreement_with_baseline']:.1f}% | {latency['p50']:.2f} | {latency['p90']:.2f} "
+            f"| {100 * entry['agreement_with_baseline']:.1f}% | {_tokens(entry)} | {latency['p50']:.2f} | {latency['p90']:.2f} "
             f"| {latency['p95']:.2f} | {latency['p99']:.2f} | {_ratio(vs, 'latency_p50_speedup')} "
             f"| {entry['throughput']['samples_per_second']:.1f} | {_ratio(vs, 'throughput_speedup')} "
             f"| {entry['size_mb']:.1f} | {(vs['size_reduction'] if vs else 1.0):.2f}x | {peak} |"
         )
     return "\n".join(lines)
+
+
+def _tokens(entry: dict[str, Any]) -> str:
+    return "n/a" if entry.get("tokens_per_example") is None else f"{entry['tokens_per_example']:.1f}"
+
+
+def classical_note(bench: dict[str, Any]) -> str:
+    """Say plainly which transformer rows do not beat the classical baseline on accuracy."""
+    rows = [bench["baseline"], *bench["candidates"]]
+    classical = next((r for r in rows if r.get("kind") == "classical"), None)
+    if classical is None:
+        return ""
+    level = classical["quality"]["accuracy"]["value"]
+    behind = [r["name"] for r in rows if r.get("kind") != "classical" and r["quality"]["accuracy"]["value"] <= level]
+    if not behind:
+        return f"Every transformer row beats the classical baseline ({100 * level:.1f}%) on accuracy."
+    return (f"**Not better than the classical baseline** ({100 * level:.1f}%, a character n-gram linear model trained "
+            f"in seconds on the same split): {', '.join(behind)}.")
+
+
+def tokenizer_table(bench: dict[str, Any]) -> str:
+    """The tokenizer audit per model on the report split: what each tokenizer loses and how long it makes examples."""
+    lines = ["| model | characters lost | of which by normalization | [UNK] | tokens/example (p95) | truncated | vocabulary used |",
+             "|---|---|---|---|---|---|---|"]
+    for entry in [bench["baseline"], *bench["candidates"]]:
+        audit = entry.get("tokenizer")
+        if not audit:
+            continue
+        away = audit["characters_normalized_away"] / max(1, audit["characters"])
+        lines.append(f"| {entry['name']} | {100 * audit['lost_share']:.1f}% | {100 * away:.1f}% | {100 * audit['unk_share']:.2f}% "
+                     f"| {audit['tokens_per_example_mean']:.1f} ({audit['tokens_per_example_p95']:.0f}) "
+                     f"| {100 * audit['truncated_share']:.1f}% | {audit['vocabulary_used']}/{audit['vocabulary_size']} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
 
 
 def render(report: dict[str, Any]) -> str:
@@ -73,9 +106,17 @@ def render(report: dict[str, Any]) -> str:
         "what the model adds to the interpreter and libraries.",
         "",
     ]
-    slower = [c["name"] for c in bench["candidates"] if c.get("slower_than_baseline")]
+    slower = [c["name"] for c in bench["candidates"] if c.get("slower_than_baseline") and c.get("kind") != "classical"]
     if slower:
         parts += [f"**Warning:** slower than the baseline: {', '.join(slower)}.", ""]
+    note = classical_note(bench)
+    if note:
+        parts += [note, ""]
+    tokenizers = tokenizer_table(bench)
+    if tokenizers:
+        parts += ["## Tokenizers", "", tokenizers, "",
+                  "Characters lost: characters of the text (NFC, case-folded, spaces aside) that do not come back from "
+                  "the tokens: deleted by the tokenizer's normalization, or inside an [UNK].", ""]
     parts += ["![speedup against accuracy](pareto.png)", "", "## Passes", ""]
     for record in report["passes"]:
         parts.append(f"- **{record['name']}** ({record['seconds']:.1f} s): {_summary(record['details'])}")
