@@ -168,10 +168,20 @@ def atomic_folder(out: Path, overwrite: bool, inputs: Sequence[Path | str | None
             yield output
             (scratch / PARTIAL_MARK).unlink()
             write_json(scratch / MANIFEST, manifest(scratch, output.manifest))
+            _follow_umask(scratch)
             _commit(scratch, out, in_mount)
         except BaseException:
             shutil.rmtree(scratch, ignore_errors=True)
             raise
+
+
+def _follow_umask(folder: Path) -> None:
+    """Give every file and folder the mode the umask asks for: some writers (safetensors) make files 0600."""
+    mask = os.umask(0)
+    os.umask(mask)
+    for path in [folder, *folder.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod((0o777 if path.is_dir() else 0o666) & ~mask)
 
 
 def _commit(scratch: Path, out: Path, in_mount: bool) -> None:

@@ -93,6 +93,7 @@ def test_overwrite_replaces_an_empty_folder_or_a_clean_compress_output(world):
     assert run_quick("out", "--overwrite") == 0
     assert set(snapshot(work / "out")) == set(first)
     assert (work / "out").stat().st_mode & 0o777 == 0o777 & ~_umask(), "the output folder follows the umask"
+    assert (work / "out" / "model" / "model.safetensors").stat().st_mode & 0o777 == 0o666 & ~_umask()
 
 
 def _umask() -> int:

@@ -155,3 +155,72 @@ def test_audit_command_prints_a_row_per_model(tiny_classifier_dir, toy_data, tmp
     assert json.loads((tmp_path / "a.json").read_text())["examples"] > 0
 
 
+
+
+TRIM_TEXTS = ["ball chip rice", "quick green stone", "alpha beta ball", "river cloud chip"] * 4
+
+
+@pytest.mark.parametrize("algorithm", ["original", "wordpiece", "bpe", "unigram"])
+@pytest.mark.parametrize("arch", ARCHITECTURES)
+def test_trim_vocab_keeps_logits_for_texts_whose_tokens_were_kept(tmp_path, arch, algorithm):
+    from transformers import AutoTokenizer
+
+    from compress.vocab.trim import tokens_to_keep, trim_embeddings, trim_tokenizer
+
+    _, tokenizer = stripping_tokenizer(tmp_path / "v")
+    if algorithm != "original":
+        tokenizer = train_tokenizer(TRIM_TEXTS + ["gamma delta north south slow"] * 3, tokenizer, algorithm,
+                                    vocab_size=90, min_frequency=1)
+    model = tiny_model(arch, ["a", "b", "c"], vocab_size=len(tokenizer))
+    seen = ["ball chip", "green stone rice", "alpha river"]
+    unseen = ["gamma delta north"]
+    before = {t: model(**_ids(tokenizer, t)).logits for t in seen}
+    result = trim_tokenizer(tokenizer, tokens_to_keep(tokenizer, TRIM_TEXTS, keep_characters=False))
+    trim_embeddings(model, result.kept_ids, result.tokenizer.pad_token_id)
+    assert len(result.tokenizer) < len(tokenizer) == max(result.kept_ids) + 1 or len(result.tokenizer) < len(tokenizer)
+    assert model.get_input_embeddings().num_embeddings == len(result.tokenizer)
+    for text, logits in before.items():
+        assert torch.equal(model(**_ids(result.tokenizer, text)).logits, logits), text
+    result.tokenizer.save_pretrained(tmp_path / "saved")
+    reloaded = AutoTokenizer.from_pretrained(tmp_path / "saved")
+    assert reloaded(seen[0])["input_ids"] == result.tokenizer(seen[0])["input_ids"]
+    assert result.tokenizer.unk_token_id in result.tokenizer(unseen[0])["input_ids"] or algorithm == "bpe"
+
+
+def _ids(tokenizer, text):
+    batch = tokenizer(text, return_tensors="pt")
+    return {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask")}
+
+
+def test_keep_characters_keeps_the_script_s_letters(tmp_path):
+    from compress.vocab.trim import tokens_to_keep
+
+    old, _ = stripping_tokenizer(tmp_path / "v")
+    kept = tokens_to_keep(old, ["ab"], keep_characters=True)
+    assert {old.convert_tokens_to_ids(t) for t in ("z", "##z", "q")} <= kept  # LATIN letters never seen
+    assert old.convert_tokens_to_ids("z") not in tokens_to_keep(old, ["ab"], keep_characters=False)
+
+
+def test_trim_vocab_refuses_a_tokenizer_without_a_vocabulary_to_remap(tmp_path):
+    from transformers import BertTokenizer
+
+    from compress.vocab.trim import trim_tokenizer
+
+    stripping_tokenizer(tmp_path / "v")
+    slow = BertTokenizer(vocab_file=str(tmp_path / "v" / "vocab.txt"))
+    with pytest.raises(CompressError, match="no `tokenizers` vocabulary to remap"):
+        trim_tokenizer(slow, {0, 1})
+
+
+def test_trim_vocab_pass_in_a_recipe_makes_a_smaller_model_that_agrees(tiny_classifier_dir, toy_data, tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: trim\npasses:\n  - trim_vocab: {keep_characters: false}\n  - export_onnx: {}\n"
+                      "benchmark: {rounds: 2, min_iterations: 4, min_seconds: 0.05, warmup: 1, bootstrap: 50, memory: false}\n")
+    out = tmp_path / "out"
+    assert main(["run", str(recipe), "--model", str(tiny_classifier_dir), "--data", str(toy_data), "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    details = report["passes"][0]["details"]
+    assert details["tokens_removed"] > 0 and details["parameters_removed"] == details["tokens_removed"] * 32
+    torch_output, onnx_output = report["benchmark"]["candidates"][:2]
+    assert torch_output["vs_baseline"]["size_reduction"] > 1
+    assert torch_output["agreement_with_baseline"] == onnx_output["agreement_with_baseline"] == 1.0

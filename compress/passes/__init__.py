@@ -10,6 +10,7 @@ from compress.passes import (  # noqa: F401  (registration)
     precision,
     quantize,
     structured_prune,
+    trim_vocab,
     vocab_transfer,
 )
 
