@@ -180,3 +180,23 @@ def test_precision_pass_casts_the_model(make_artifact):
     assert details["parameter_mb"][1] == pytest.approx(details["parameter_mb"][0] / 2, rel=0.01)
     encoded = encode(cast.tokenizer, cast.data.evaluation.texts[:4], 32)
     assert np.isfinite(predict_logits(TorchPredictor("bf16", cast.model), encoded)).all()
+
+
+@pytest.mark.parametrize("flags, machine, preset", [
+    ({"avx2", "avx512f", "avx512_vnni"}, "x86_64", "avx512_vnni"),
+    ({"avx2", "avx512f"}, "x86_64", "avx512"),
+    ({"avx2", "fma"}, "x86_64", "avx2"),
+    (set(), "aarch64", "arm64"),
+])
+def test_auto_preset_follows_the_cpu(flags, machine, preset):
+    from compress.cpu_features import int8_preset
+
+    assert int8_preset(flags, machine) == preset
+
+
+def test_auto_preset_is_recorded(make_artifact):
+    from compress.cpu_features import int8_preset
+
+    artifact, _ = export_onnx(ExportOnnxConfig(validation_examples=8), make_artifact())
+    _, details = quantize(QuantizeConfig(min_agreement=0), artifact)
+    assert QuantizeConfig().preset == "auto" and details["preset"] == int8_preset()

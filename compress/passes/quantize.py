@@ -29,8 +29,8 @@ REDUCE_RANGE_PRESETS = ("avx2", "avx512")  # 7-bit weights avoid overflow withou
 
 class QuantizeConfig(PassConfig):
     mode: Literal["dynamic", "static"] = "dynamic"
-    preset: Literal["avx512_vnni", "avx512", "avx2", "arm64"] = Field(
-        "avx512_vnni", description="instruction set the int8 kernels target; see README"
+    preset: Literal["auto", "avx512_vnni", "avx512", "avx2", "arm64"] = Field(
+        "auto", description="instruction set the int8 kernels target; auto: this CPU's (see README)"
     )
     per_channel: bool = False
     reduce_range: bool = False
@@ -45,7 +45,7 @@ class QuantizeConfig(PassConfig):
 
     @model_validator(mode="after")
     def _options_that_go_together(self) -> "QuantizeConfig":
-        if self.reduce_range and self.preset not in REDUCE_RANGE_PRESETS:
+        if self.reduce_range and self.preset not in (*REDUCE_RANGE_PRESETS, "auto"):
             raise ValueError(f"reduce_range applies to presets {', '.join(REDUCE_RANGE_PRESETS)}, not {self.preset}")
         if self.fuse and self.mode != "dynamic":
             raise ValueError("fuse applies to mode=dynamic; static calibration runs on the plain graph")
@@ -61,6 +61,12 @@ def quantize(config: QuantizeConfig, artifact: Artifact) -> tuple[Artifact, dict
     source = artifact.onnx_dir / "model.onnx"
     if ONNX_NAME not in artifact.onnx or not source.is_file():
         raise CompressError("quantize needs the plain ONNX export (run export_onnx first)")
+    if config.preset == "auto":
+        from compress.cpu_features import int8_preset
+
+        config = config.model_copy(update={"preset": int8_preset()})
+        if config.reduce_range and config.preset not in REDUCE_RANGE_PRESETS:
+            config = config.model_copy(update={"reduce_range": False})
     name = f"onnx-int8-{config.mode}"
     suffix = f"int8_{config.mode}" + ("_pc" if config.per_channel else "")
     path = artifact.onnx_dir / f"{source.stem}_{suffix}.onnx"
@@ -76,7 +82,7 @@ def quantize(config: QuantizeConfig, artifact: Artifact) -> tuple[Artifact, dict
             f"int8 model agrees with fp32 on only {check['label_agreement']:.1%} of {check['examples']} examples "
             f"(required {config.min_agreement:.0%}); try mode=static, per_channel=true or reduce_range=true"
         )
-    details: dict[str, Any] = {"file": path.name, "validation": check, **how}
+    details: dict[str, Any] = {"file": path.name, "preset": config.preset, "validation": check, **how}
     if config.optimize != "none":
         path, details["optimization"] = optimize_if_faster(artifact, path, config.optimize)
     return replace(artifact, onnx={**artifact.onnx, name: path}), details

@@ -43,7 +43,7 @@ def plan_precision(requested: Precision, device: torch.device, log: Callable[[st
         return PrecisionPlan(requested, requested)
     if requested == "fp16":
         return _fallback(requested, "fp16 training needs a CUDA GPU (use bf16 on CPU)", log)
-    from compress.bench.environment import cpu_flags
+    from compress.cpu_features import cpu_flags
 
     if NATIVE_BF16_CPU_FLAGS & cpu_flags():
         return PrecisionPlan(requested, "bf16")
