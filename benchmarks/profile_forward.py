@@ -25,7 +25,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from compress.batching import encode
-from compress.bench.timing import measure
+from compress.measure.timing import measure
 from compress.data import load_task_data
 from compress.predictors import TorchPredictor
 from compress.pruning.flops import encoder_cost

@@ -14,7 +14,7 @@ import argparse
 import json
 import time
 
-from compress.bench.environment import environment
+from compress.measure.environment import environment
 from compress.cpus import default_threads
 from compress.regress import GateSettings, Slowed, Thresholds, run_gate
 

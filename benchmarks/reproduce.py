@@ -247,7 +247,7 @@ def write(report: dict, rows: list, candidates: dict[str, str], args: argparse.N
 
 def _paired(bench: dict, entries: list[dict]) -> str:
     """The row's accuracy change against the baseline on the same examples, averaged over its seeds."""
-    from compress.bench.metrics import paired_change
+    from compress.measure.metrics import paired_change
     from compress.report.markdown import change
 
     targets = bench["evaluation"].get("targets")

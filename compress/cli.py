@@ -97,6 +97,21 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--label-column", default="label")
     audit.add_argument("--json", type=Path, help="also write the figures here as JSON")
 
+    predict = commands.add_parser("predict", parents=[common],
+                                  help="classify a CSV/JSONL/Parquet file (or - for lines on standard input)")
+    predict.add_argument("model", help="a model folder, .onnx file or compress run folder")
+    predict.add_argument("--data", required=True, help="the texts: a file, or - to read one text a line from stdin")
+    predict.add_argument("--out", type=Path, required=True, help="predictions: .csv or .jsonl")
+    predict.add_argument("--text-column", default="text")
+    predict.add_argument("--top-k", type=int, default=3)
+    predict.add_argument("--batch-size", type=int, default=32)
+    predict.add_argument("--max-length", type=int, default=128)
+    predict.add_argument("--threads", type=int)
+    predict.add_argument("--on-bad-row", choices=["skip", "fail"], default="skip",
+                         help="a row with an empty or non-UTF-8 text: report and skip it, or stop")
+    predict.add_argument("--no-progress", action="store_true")
+    predict.add_argument("--trust-remote-code", action="store_true")
+
     commands.add_parser("passes", help="list the available passes", parents=[common])
     return parser
 
@@ -173,6 +188,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _regress(args)
     if args.command == "audit":
         return _audit(args)
+    if args.command == "predict":
+        return _predict(args)
     from compress.runner import RunOptions, bench_models, run_recipe
 
     if args.command == "run":
@@ -210,6 +227,19 @@ def _regress(args: argparse.Namespace) -> int:
     if args.json:
         write_benchmark_json(args.json, verdict)
     return 0 if verdict.passed else EXIT_REGRESSION
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from compress.api import load
+    from compress.predict import predict_file
+
+    if args.top_k < 1 or args.batch_size < 1 or args.max_length < 2:
+        raise CompressError("--top-k and --batch-size must be at least 1, --max-length at least 2")
+    classifier = load(args.model, threads=args.threads, max_length=args.max_length, batch_size=args.batch_size,
+                      trust_remote_code=args.trust_remote_code)
+    predict_file(classifier, args.data, args.out.expanduser(), text_column=args.text_column, top_k=args.top_k,
+                 on_bad_row=args.on_bad_row, progress=not args.no_progress, log=_log)
+    return 0
 
 
 def _audit(args: argparse.Namespace) -> int:

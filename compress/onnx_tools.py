@@ -40,7 +40,7 @@ def optimize_if_faster(artifact: Artifact, path: Path, level: str) -> tuple[Path
     from optimum.onnxruntime import ORTOptimizer
     from optimum.onnxruntime.configuration import AutoOptimizationConfig
 
-    from compress.bench.timing import measure
+    from compress.measure.timing import measure
 
     optimizer = ORTOptimizer.from_pretrained(path.parent, file_names=[path.name])
     config = AutoOptimizationConfig.with_optimization_level(level)

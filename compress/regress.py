@@ -101,8 +101,8 @@ def compare(
 ) -> Verdict:
     """Measure two predictors (callables on padded numpy batches) side by side and judge them.
     `encoded` is one `Encoded` for both, or one per predictor name (each model its own tokenizer)."""
-    from compress.bench.metrics import accuracy, paired_change
-    from compress.bench.timing import latency_and_throughput, ratio_summary
+    from compress.measure.metrics import accuracy, paired_change
+    from compress.measure.timing import latency_and_throughput, ratio_summary
     from compress.predictors import predict_logits
 
     pair = [baseline, candidate]

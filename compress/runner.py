@@ -181,7 +181,7 @@ def _benchmark(recipe: Recipe, source: Any, loaded: Any, artifact: Artifact, tru
     """Baseline = the input model as loaded, fp32 PyTorch; candidates = every output."""
     import torch
 
-    from compress.bench.benchmark import Candidate, run_benchmark
+    from compress.measure.benchmark import Candidate, run_benchmark
     from compress.loading import load_model
     from compress.models import dtype_name
 
@@ -228,7 +228,7 @@ def bench_models(
     baseline_ref: str, candidate_refs: list[str], options: RunOptions, settings: Any, max_length: int = 128, log: Log = print
 ) -> dict[str, Any]:
     """`compress bench`: measure existing models against a baseline classifier, no passes."""
-    from compress.bench.benchmark import Candidate, run_benchmark
+    from compress.measure.benchmark import Candidate, run_benchmark
     from compress.data import load_task_data
     from compress.loading import load_model
 

@@ -63,6 +63,22 @@ def test_int8_export_of_the_finetuned_minilm(finetuned, mahanews_slice, tmp_path
     assert export["details"]["validation"]["label_agreement"] == 1.0
     assert export["details"]["validation"]["max_abs_diff"] < 1e-3
     assert quantize["details"]["validation"]["label_agreement"] >= 0.7
-    int8 = report["benchmark"]["candidates"][-1]
+    int8 = next(c for c in report["benchmark"]["candidates"] if c["name"] == "onnx-int8-dynamic")
     assert int8["vs_baseline"]["size_reduction"] > 3.5
     assert abs(int8["vs_baseline"]["accuracy_delta_points"]) < 5
+
+
+def test_marathi_vocabulary_keeps_the_script_and_shortens_headlines(mahanews_slice, tmp_path):
+    """The packaged MiniLM's tokenizer deletes Devanagari's combining marks; vocab_transfer's does not."""
+    out = tmp_path / "vt"
+    args = ["run", str(REPO / "recipes" / "marathi-teacher.yaml"), "--model", "minilm", "--data", str(mahanews_slice),
+            "--out", str(out), "--set", "passes.1.finetune.epochs=2"]
+    assert main(args + [a for item in FAST_BENCH for a in ("--set", item)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    old = report["benchmark"]["baseline"]["tokenizer"]
+    new = report["benchmark"]["candidates"][0]["tokenizer"]
+    assert old["lost_share"] >= 0.10 and old["characters_normalized_away"] / old["characters"] >= 0.10
+    assert new["lost_share"] < 0.01 and new["unk_share"] < 0.005  # what is left: the few test characters train never had
+    assert old["tokens_per_example_mean"] / new["tokens_per_example_mean"] >= 1.5
+    classical = report["benchmark"]["candidates"][-1]
+    assert classical["kind"] == "classical" and classical["quality"]["accuracy"]["value"] > 0.5

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
-from compress.bench.metrics import macro_f1, paired_change, quality
-from compress.bench.timing import measure, ratio_summary
+from compress.measure.metrics import macro_f1, paired_change, quality
+from compress.measure.timing import measure, ratio_summary
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -39,7 +39,7 @@ def peak_memory(kind: str, location: str, inputs: dict[str, np.ndarray], threads
     with tempfile.TemporaryDirectory(prefix="compress-mem-") as scratch:
         batch = Path(scratch) / "batch.npz"
         np.savez(batch, **inputs)
-        command = [sys.executable, "-m", "compress.bench.memory", kind, location, str(batch), str(threads)]
+        command = [sys.executable, "-m", "compress.measure.memory", kind, location, str(batch), str(threads)]
         done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]

@@ -15,12 +15,12 @@ from typing import Any, Callable
 import numpy as np
 
 from compress.batching import encode
-from compress.bench.classical import NAME as CLASSICAL
-from compress.bench.classical import TextBatches, fit_classical
-from compress.bench.environment import environment
-from compress.bench.memory import peak_memory
-from compress.bench.metrics import paired_change, quality
-from compress.bench.timing import latency_and_throughput, ratio_summary
+from compress.measure.classical import NAME as CLASSICAL
+from compress.measure.classical import TextBatches, fit_classical
+from compress.measure.environment import environment
+from compress.measure.memory import peak_memory
+from compress.measure.metrics import paired_change, quality
+from compress.measure.timing import latency_and_throughput, ratio_summary
 from compress.data import Split
 from compress.models import dtype_name
 from compress.cpus import default_threads
