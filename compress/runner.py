@@ -56,7 +56,7 @@ def run_recipe(recipe: Recipe, options: RunOptions, log: Log = print) -> dict[st
     out = check_destination(options.out, options.overwrite, inputs)
     cap_torch_threads(log)
     source, loaded, data = _load_inputs(recipe, options, model_ref, data_ref, log)
-    state = process_state()
+    state = process_state(training=False)
     checkpoints = out.parent / f".{out.name}.checkpoints"
 
     if not state.is_main_process:

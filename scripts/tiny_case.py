@@ -1,4 +1,4 @@
-"""Write a tiny random BERT classifier and a toy labelled dataset into a folder (for CI's regress step).
+"""Write a tiny random BERT classifier and a toy labelled dataset into a folder (for CI's smoke steps).
 
     python scripts/tiny_case.py DIR   ->  DIR/model (config, safetensors, tokenizer), DIR/data/{train,dev}.csv
 """
@@ -6,14 +6,6 @@
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from conftest import TOPICS, make_rows, tiny_model, tiny_tokenizer, write_csv  # noqa: E402
+from compress.testing import write_tiny_case
 
-folder = Path(sys.argv[1])
-tokenizer = tiny_tokenizer(folder / "vocab")
-model = tiny_model("bert", sorted(TOPICS), vocab_size=len(tokenizer))
-model.save_pretrained(folder / "model", safe_serialization=True)
-tokenizer.save_pretrained(folder / "model")
-write_csv(folder / "data" / "train.csv", make_rows(240, seed=1))
-write_csv(folder / "data" / "dev.csv", make_rows(120, seed=2))
-print(f"tiny classifier and toy data in {folder}")
+print(f"tiny classifier and toy data in {write_tiny_case(Path(sys.argv[1]))}")

@@ -55,7 +55,10 @@ def finetune(config: FinetuneConfig, artifact: Artifact) -> tuple[Artifact, dict
 
 
 def _with_adapters(model: Any, lora: LoraOptions) -> Any:
-    from peft import LoraConfig, TaskType, get_peft_model
+    from compress.extras import require
+
+    peft = require("peft", "train", "finetune with lora")
+    LoraConfig, TaskType, get_peft_model = peft.LoraConfig, peft.TaskType, peft.get_peft_model
 
     from compress.architectures import lora_targets
 

@@ -47,6 +47,8 @@ class CostMeter:
                     tracking_mode="process", allow_multiple_runs=True,
                 )
                 self.tracker.start()
+            except ImportError:
+                self.tracker, self.energy_error = None, "codecarbon not installed: pip install 'classifier-compress[energy]'"
             except Exception as exc:  # energy is a nice-to-have; never fail training over it
                 self.tracker, self.energy_error = None, first_line(exc)
         self.started = time.perf_counter()

@@ -88,11 +88,28 @@ class TrainResult:
     resumed_at_step: int | None = None
 
 
-def process_state():
-    """accelerate's view of this process: rank, world size, device; a process group if launched so."""
-    from accelerate import PartialState
+class SingleProcess:
+    """This process alone, for runs without training where accelerate is not installed."""
 
-    return PartialState(cpu=not torch.cuda.is_available())
+    process_index, num_processes, is_main_process = 0, 1, True
+    device = torch.device("cpu")
+
+    def wait_for_everyone(self) -> None:
+        pass
+
+
+def process_state(training: bool = True) -> Any:
+    """accelerate's view of this process: rank, world size, device; a process group if launched so.
+    Training needs accelerate (the `train` extra); a run without training passes does not."""
+    import importlib.util
+    import os
+
+    from compress.extras import require
+
+    if not training and importlib.util.find_spec("accelerate") is None and int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return SingleProcess()
+    accelerate = require("accelerate", "train", "training")
+    return accelerate.PartialState(cpu=not torch.cuda.is_available())
 
 
 def train(
