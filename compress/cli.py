@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="override a recipe value, e.g. passes.0.finetune.epochs=1 (repeatable)")
     run.add_argument("--trust-remote-code", action="store_true", help="allow model code from the hub (off by default)")
     run.add_argument("--resume", action="store_true", help="continue interrupted training from its last checkpoint")
+    run.add_argument("--benchmark-json", type=Path, help="also write github-action-benchmark customSmallerIsBetter JSON")
 
     validate = commands.add_parser("validate", help="check a recipe without running it", parents=[common])
     validate.add_argument("recipe", type=Path)
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-memory", action="store_true", help="skip the peak-memory probes")
     bench.add_argument("--no-classical", action="store_true", help="skip the character n-gram baseline row")
     bench.add_argument("--trust-remote-code", action="store_true", help="allow model code from the hub (off by default)")
+    bench.add_argument("--benchmark-json", type=Path, help="also write github-action-benchmark customSmallerIsBetter JSON")
 
     regress = commands.add_parser(
         "regress", parents=[common], help="CI gate: fail (exit 1) when a candidate is slower or less accurate than a baseline",
@@ -190,13 +192,17 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _audit(args)
     if args.command == "predict":
         return _predict(args)
+    from compress.outputs import check_writable
     from compress.runner import RunOptions, bench_models, run_recipe
 
     if args.command == "run":
         recipe = load_recipe(args.recipe, args.overrides)
         options = RunOptions(args.model, args.data, args.out, args.overwrite, args.text_column, args.label_column,
                              args.trust_remote_code, args.resume, recipe_path=args.recipe)
-        run_recipe(recipe, options, log=_log)
+        if args.benchmark_json:
+            check_writable(args.benchmark_json)
+        report = run_recipe(recipe, options, log=_log)
+        _write_action_benchmark(args.benchmark_json, report)
         return 0
     from compress.recipe import BenchmarkConfig
 
@@ -205,8 +211,22 @@ def _dispatch(args: argparse.Namespace) -> int:
                            classical_baseline=not args.no_classical)
     options = RunOptions(None, args.data, args.out, args.overwrite, args.text_column, args.label_column,
                          args.trust_remote_code)
-    bench_models(args.baseline, args.candidates, options, settings, args.max_length, log=_log)
+    if args.benchmark_json:
+        check_writable(args.benchmark_json)
+    report = bench_models(args.baseline, args.candidates, options, settings, args.max_length, log=_log)
+    _write_action_benchmark(args.benchmark_json, report)
     return 0
+
+
+def _write_action_benchmark(path: Path | None, report: dict[str, Any]) -> None:
+    if path is None:
+        return
+    if "benchmark" not in report:
+        raise CompressError("--benchmark-json: this run measured nothing (benchmark.enabled is false)")
+    from compress.outputs import write_json
+    from compress.report.action_benchmark import benchmark_entries
+
+    write_json(path.expanduser(), benchmark_entries(report["benchmark"]))
 
 
 def _regress(args: argparse.Namespace) -> int:

@@ -32,6 +32,7 @@ class DataConfig(_Strict):
     selection_fraction: float = Field(
         0.1, gt=0, lt=0.5, description="share of train held out for checkpoint selection when dev is the report split"
     )
+    language: str | None = Field(None, description="ISO 639-1 code of the texts (mr, en, ...), for the model card")
 
 
 class BenchmarkConfig(_Strict):

@@ -20,7 +20,9 @@ from compress.cpus import cap_torch_threads
 from compress.errors import CompressError
 from compress.outputs import atomic_folder, check_destination, write_json
 from compress.passes import Stage, spec_for
+from compress.pruning.standalone import add_standalone_loader
 from compress.recipe import Recipe, dump_recipe
+from compress.report.model_card import SCHEMA_VERSION, write_model_cards
 
 Log = Callable[[str], None]
 
@@ -81,11 +83,13 @@ def run_recipe(recipe: Recipe, options: RunOptions, log: Log = print) -> dict[st
             else:
                 _remove_checkpoints(checkpoints)
             raise
+        add_standalone_loader(artifact.model, artifact.model_dir)  # a pruned model then loads without compress
         artifact.model.save_pretrained(artifact.model_dir, safe_serialization=True)
         artifact.tokenizer.save_pretrained(artifact.model_dir)
         (workdir / "recipe.resolved.yaml").write_text(dump_recipe(recipe), encoding="utf-8")
 
         report: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
             "recipe": recipe.to_data(),
             "inputs": {"model": model_ref, "data": data_ref},
             "passes": [vars(r) for r in artifact.history],
@@ -99,6 +103,7 @@ def run_recipe(recipe: Recipe, options: RunOptions, log: Log = print) -> dict[st
             write_report(workdir, report)
         else:
             write_json(workdir / "report.json", report)
+        write_model_cards(workdir, report)
         output.manifest.update({"recipe": recipe.name, "outputs": report["outputs"]})
         _remove_checkpoints(checkpoints)
     log(f"report: {options.out / ('report.md' if 'benchmark' in report else 'report.json')}")
@@ -253,6 +258,7 @@ def bench_models(
             train=data.train,
         )
         report = {
+            "schema_version": SCHEMA_VERSION,
             "recipe": {"name": "bench"},
             "inputs": {"model": baseline_ref, "data": options.data},
             "passes": [],
