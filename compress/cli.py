@@ -114,6 +114,18 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--no-progress", action="store_true")
     predict.add_argument("--trust-remote-code", action="store_true")
 
+    serve = commands.add_parser("serve", parents=[common], help="serve a model over HTTP (POST /predict, micro-batched)")
+    serve.add_argument("model", help="a model folder, .onnx file or compress run folder")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--threads", type=int)
+    serve.add_argument("--max-length", type=int, default=128)
+    serve.add_argument("--max-batch-size", type=int, default=32, help="texts per model call (1: no micro-batching)")
+    serve.add_argument("--max-wait-ms", type=float, default=5.0, help="how long a request waits for others to join")
+    serve.add_argument("--max-texts", type=int, default=256, help="texts per request")
+    serve.add_argument("--max-text-chars", type=int, default=10_000)
+    serve.add_argument("--trust-remote-code", action="store_true")
+
     commands.add_parser("passes", help="list the available passes", parents=[common])
     return parser
 
@@ -192,6 +204,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _audit(args)
     if args.command == "predict":
         return _predict(args)
+    if args.command == "serve":
+        return _serve(args)
     from compress.outputs import check_writable
     from compress.runner import RunOptions, bench_models, run_recipe
 
@@ -259,6 +273,20 @@ def _predict(args: argparse.Namespace) -> int:
                       trust_remote_code=args.trust_remote_code)
     predict_file(classifier, args.data, args.out.expanduser(), text_column=args.text_column, top_k=args.top_k,
                  on_bad_row=args.on_bad_row, progress=not args.no_progress, log=_log)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from compress.api import load
+    from compress.serve import ServeLimits, serve
+
+    if min(args.max_batch_size, args.max_texts, args.max_text_chars) < 1 or args.max_wait_ms < 0:
+        raise CompressError("--max-batch-size, --max-texts and --max-text-chars must be at least 1, --max-wait-ms >= 0")
+    classifier = load(args.model, threads=args.threads, max_length=args.max_length, batch_size=args.max_batch_size,
+                      trust_remote_code=args.trust_remote_code)
+    limits = ServeLimits(args.max_batch_size, args.max_wait_ms, args.max_texts, args.max_text_chars)
+    _log(f"serving {args.model} ({classifier.kind}, {len(classifier.labels)} labels) on http://{args.host}:{args.port}")
+    serve(classifier, args.model, args.host, args.port, limits)
     return 0
 
 

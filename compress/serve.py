@@ -1,0 +1,189 @@
+"""`compress serve`: a small HTTP server for any output of the toolkit (FastAPI + uvicorn).
+
+Concurrent requests are micro-batched: each waits at most `max_wait_ms` for others to join,
+up to `max_batch_size` texts, and one model call answers them all; model calls run one at a
+time on a worker thread, so the event loop keeps accepting requests. Requests are bounded
+(texts per request, characters per text, bytes per body) and every bad request gets a 4xx
+with a message; nothing a client sends can take the server down.
+"""
+
+import asyncio  # no `from __future__ import annotations`: FastAPI reads the handlers' annotations at runtime
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from compress.extras import require
+
+
+@dataclass(frozen=True)
+class ServeLimits:
+    max_batch_size: int = 32
+    max_wait_ms: float = 5.0
+    max_texts: int = 256  # per request
+    max_text_chars: int = 10_000
+    max_body_bytes: int = 1 << 20
+    top_k: int = 3
+
+
+@dataclass
+class _Job:
+    texts: list[str]
+    future: asyncio.Future = field(repr=False)
+
+
+class MicroBatcher:
+    """Collects jobs from concurrent requests into batches of at most `max_batch_size` texts."""
+
+    def __init__(self, classifier: Any, limits: ServeLimits) -> None:
+        self.classifier, self.limits = classifier, limits
+        self.queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="compress-model")
+        self.batches = self.texts = 0
+        self.task: asyncio.Task | None = None
+
+    async def submit(self, texts: list[str]) -> np.ndarray:
+        future = asyncio.get_running_loop().create_future()
+        await self.queue.put(_Job(texts, future))
+        return await future
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            jobs = [await self.queue.get()]
+            size = len(jobs[0].texts)
+            deadline = loop.time() + self.limits.max_wait_ms / 1000
+            while size < self.limits.max_batch_size:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    job = await asyncio.wait_for(self.queue.get(), remaining)
+                except asyncio.TimeoutError:
+                    break
+                jobs.append(job)
+                size += len(job.texts)
+            texts = [t for job in jobs for t in job.texts]
+            try:
+                probabilities = await loop.run_in_executor(self.worker, self.classifier.predict_proba, texts)
+            except Exception as exc:  # a model failure answers these requests with 500, the server stays up
+                for job in jobs:
+                    job.future.set_exception(exc)
+                continue
+            self.batches, self.texts = self.batches + 1, self.texts + len(texts)
+            start = 0
+            for job in jobs:
+                if not job.future.cancelled():
+                    job.future.set_result(probabilities[start : start + len(job.texts)])
+                start += len(job.texts)
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self.run())
+
+    async def stop(self) -> None:
+        if self.task:
+            self.task.cancel()
+            try:
+                await self.task
+            except asyncio.CancelledError:
+                pass
+        self.worker.shutdown(wait=True)
+
+
+def _headline(reference: str) -> dict[str, Any]:
+    """The report's headline figures, when the model comes from a compress run folder."""
+    run = Path(reference.split(":")[0])
+    try:
+        report = json.loads((run / "report.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    bench = report.get("benchmark") or {}
+    last = (bench.get("candidates") or [{}])[0] if bench else {}
+    rows = [c for c in bench.get("candidates", []) if c.get("kind") != "classical"]
+    last = rows[-1] if rows else last
+    if not last:
+        return {"recipe": report.get("recipe", {}).get("name")}
+    return {"recipe": report["recipe"]["name"], "split": bench["evaluation"]["split"], "candidate": last["name"],
+            "accuracy": last["quality"]["accuracy"]["value"],
+            "latency_p50_speedup": (last.get("vs_baseline") or {}).get("latency_p50_speedup")}
+
+
+def create_app(classifier: Any, reference: str, limits: ServeLimits = ServeLimits()) -> Any:
+    fastapi = require("fastapi", "serve", "compress serve")
+    from contextlib import asynccontextmanager
+
+    from fastapi import Request
+    from fastapi.responses import JSONResponse
+
+    batcher = MicroBatcher(classifier, limits)
+
+    @asynccontextmanager
+    async def lifespan(app: Any):
+        batcher.start()
+        yield
+        await batcher.stop()
+
+    app = fastapi.FastAPI(title="compress serve", lifespan=lifespan)
+    started = time.time()
+    metadata = {"model": reference, "kind": classifier.kind, "labels": list(classifier.labels),
+                "max_length": classifier.max_length, "limits": limits.__dict__, "report": _headline(reference)}
+
+    def error(status: int, message: str) -> Any:
+        return JSONResponse(status_code=status, content={"error": message})
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "uptime_s": round(time.time() - started, 1)}
+
+    @app.get("/metadata")
+    async def meta() -> dict[str, Any]:
+        return {**metadata, "served": {"batches": batcher.batches, "texts": batcher.texts}}
+
+    @app.post("/predict")
+    async def predict(request: Request) -> Any:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limits.max_body_bytes:
+            return error(413, f"request body over {limits.max_body_bytes} bytes")
+        body = await request.body()
+        if len(body) > limits.max_body_bytes:
+            return error(413, f"request body over {limits.max_body_bytes} bytes")
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return error(400, "body is not valid JSON")
+        if not isinstance(payload, dict) or ("texts" in payload) == ("text" in payload):
+            return error(422, 'send {"texts": [...]} or {"text": "..."}')
+        texts = payload["texts"] if "texts" in payload else [payload["text"]]
+        if not isinstance(texts, list) or not texts:
+            return error(422, "texts must be a non-empty list of strings")
+        if len(texts) > limits.max_texts:
+            return error(413, f"{len(texts)} texts; at most {limits.max_texts} per request")
+        for i, text in enumerate(texts):
+            if not isinstance(text, str) or not text.strip():
+                return error(422, f"text {i} is empty or not a string")
+            if len(text) > limits.max_text_chars:
+                return error(413, f"text {i} has {len(text)} characters; at most {limits.max_text_chars}")
+        try:
+            probabilities = await batcher.submit(texts)
+        except Exception as exc:
+            return error(500, f"the model failed: {type(exc).__name__}")
+        labels, k = classifier.labels, min(limits.top_k, len(classifier.labels))
+        predictions = []
+        for row in probabilities:
+            order = row.argsort()[::-1][:k]
+            predictions.append({"label": labels[order[0]], "probability": float(row[order[0]]),
+                                "top_k": [[labels[i], float(row[i])] for i in order]})
+        return {"predictions": predictions}
+
+    return app
+
+
+def serve(classifier: Any, reference: str, host: str, port: int, limits: ServeLimits) -> None:
+    """Run until SIGINT/SIGTERM; uvicorn finishes the requests in flight, then the batcher stops."""
+    uvicorn = require("uvicorn", "serve", "compress serve")
+    uvicorn.run(create_app(classifier, reference, limits), host=host, port=port, log_level="warning",
+                timeout_graceful_shutdown=10)
