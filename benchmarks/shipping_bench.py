@@ -1,0 +1,153 @@
+"""What a user who ships the classifier sees: `compress predict` rows/s and `compress serve`
+requests/s and latency, for an fp32 PyTorch baseline against a compressed model, same machine.
+
+    python benchmarks/shipping_bench.py --baseline runs/vocab/teacher-s42/model --candidate runs/vocab/fast-s42 \\
+        --data ../shared/data/mahanews-shc/test.csv --seconds 30 --clients 8
+
+- predict: the whole file through `compress predict`'s code, each model with its own tokenizer;
+  the candidate's labels are checked against `compress bench`'s predictions in its run report.
+- serve: `compress serve` in a child process per configuration (localhost only), `--clients`
+  threads each sending one headline per request for `--seconds` (bounded in time and count);
+  the candidate is served micro-batched and with batch 1, to show what micro-batching buys.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+MAX_REQUESTS = 200_000  # a bound on each load run, whatever the machine's speed
+
+
+def predict_rate(reference: str, data: str, out: Path) -> tuple[float, list[str]]:
+    import compress
+    from compress.predict import predict_file
+
+    classifier = compress.load(reference)
+    result = predict_file(classifier, data, out, progress=False, log=lambda m: None)
+    labels = [json.loads(line)["label"] for line in out.read_text(encoding="utf-8").splitlines()]
+    return result["rows_per_second"], labels
+
+
+def bench_labels(run: Path, data: str) -> list[str] | None:
+    """The candidate's predicted labels in its run report, when the report's split is this file."""
+    try:
+        report = json.loads((run / "report.json").read_text(encoding="utf-8"))
+    except OSError:
+        return None
+    bench = report["benchmark"]
+    rows = [c for c in bench["candidates"] if c.get("kind") not in ("classical",)]
+    if bench["evaluation"]["split"] != Path(data).stem or not rows:
+        return None
+    names = bench["evaluation"]["labels"]
+    return [names[i] for i in rows[-1]["predictions"]]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def load_test(reference: str, texts: list[str], seconds: float, clients: int, batch: int) -> dict[str, float]:
+    import httpx
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "compress", "serve", reference, "--port", str(port),
+                               "--max-batch-size", str(batch), "--max-wait-ms", "5" if batch > 1 else "0"],
+                              stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError(f"server for {reference} did not start: {server.stderr.read() if server.stderr else ''}")
+        latencies: list[float] = []
+        failures = [0]
+        lock = threading.Lock()
+        stop = time.time() + seconds
+
+        def client(offset: int) -> None:
+            with httpx.Client(base_url=url, timeout=30) as session:
+                i = offset
+                while time.time() < stop and len(latencies) < MAX_REQUESTS:
+                    started = time.perf_counter()
+                    try:
+                        ok = session.post("/predict", json={"text": texts[i % len(texts)]}).status_code == 200
+                    except httpx.HTTPError:
+                        ok = False
+                    elapsed = time.perf_counter() - started
+                    with lock:
+                        latencies.append(elapsed) if ok else failures.__setitem__(0, failures[0] + 1)
+                    i += clients
+
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+        began = time.time()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.time() - began
+        served = httpx.get(f"{url}/metadata", timeout=5).json()["served"]
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    ms = np.array(latencies) * 1000
+    return {"requests_per_second": len(latencies) / wall, "p50_ms": float(np.percentile(ms, 50)),
+            "p99_ms": float(np.percentile(ms, 99)), "failed": failures[0], "requests": len(latencies),
+            "texts_per_model_call": served["texts"] / max(1, served["batches"])}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--baseline", required=True, help="the fp32 PyTorch model")
+    parser.add_argument("--candidate", required=True, help="the compressed model (a run folder)")
+    parser.add_argument("--data", required=True, help="a CSV file of texts (the test split)")
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--out", type=Path, default=Path("runs/shipping"))
+    args = parser.parse_args()
+    from compress.measure.environment import environment
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, dict[str, float]] = {}
+    rates = {}
+    for name, reference in (("baseline", args.baseline), ("candidate", args.candidate)):
+        rates[name], labels = predict_rate(reference, args.data, args.out / f"predict-{name}.jsonl")
+        results[f"predict {name}"] = {"rows_per_second": rates[name]}
+        if name == "candidate":
+            expected = bench_labels(Path(args.candidate), args.data)
+            results["predict candidate"]["same_labels_as_bench"] = None if expected is None else float(labels == expected)
+    with open(args.data, encoding="utf-8", newline="") as handle:
+        texts = [row["text"] for row in csv.DictReader(handle)]
+    for name, reference, batch in (("baseline, micro-batched", args.baseline, 32),
+                                   ("candidate, micro-batched", args.candidate, 32),
+                                   ("candidate, batch 1", args.candidate, 1)):
+        results[f"serve {name}"] = load_test(reference, texts, args.seconds, args.clients, batch)
+    env = environment(0)
+    summary = {"command": " ".join(sys.argv), "cpu": env["cpu"], "int8": env["int8_instructions"], "results": results,
+               "predict_speedup": rates["candidate"] / rates["baseline"],
+               "serve_speedup": results["serve candidate, micro-batched"]["requests_per_second"]
+               / results["serve baseline, micro-batched"]["requests_per_second"],
+               "micro_batching_gain": results["serve candidate, micro-batched"]["requests_per_second"]
+               / results["serve candidate, batch 1"]["requests_per_second"]}
+    (args.out / "shipping.json").write_text(json.dumps(summary, indent=2))
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
