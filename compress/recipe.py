@@ -49,6 +49,8 @@ class BenchmarkConfig(_Strict):
     bootstrap: int = Field(1000, ge=0)
     memory: bool = True
     classical_baseline: bool = Field(True, description="also measure a character n-gram TF-IDF + linear SVM row")
+    non_inferiority_margin: float = Field(
+        1.0, ge=0, description="points: a row is non-inferior when its paired 95% interval's lower end is >= -margin")
 
 
 class Recipe(_Strict):

@@ -28,7 +28,8 @@ class Thresholds(BaseModel):
 
     min_speedup: float | None = Field(None, gt=0, description="batch-1 p50: baseline / candidate (0.8 = at most 25% slower)")
     min_throughput_speedup: float | None = Field(None, gt=0, description="batched samples/s: candidate / baseline")
-    max_accuracy_drop: float | None = Field(None, ge=0, description="accuracy points the candidate may lose")
+    max_accuracy_drop: float | None = Field(
+        None, ge=0, description="non-inferiority margin in points: the paired 95% interval's lower end must reach -this")
 
 
 class GateSettings(BaseModel):
@@ -101,7 +102,7 @@ def compare(
 ) -> Verdict:
     """Measure two predictors (callables on padded numpy batches) side by side and judge them.
     `encoded` is one `Encoded` for both, or one per predictor name (each model its own tokenizer)."""
-    from compress.measure.metrics import accuracy, paired_change
+    from compress.measure.metrics import accuracy, non_inferior, paired_change
     from compress.measure.timing import latency_and_throughput, ratio_summary
     from compress.predictors import predict_logits
 
@@ -132,9 +133,11 @@ def compare(
     if verdict.checks and settings.max_round_spread is not None:
         verdict.checks.append(_round_agreement(verdict.checks, settings.max_round_spread))
     if thresholds.max_accuracy_drop is not None:
-        drop = acc[baseline.name] - acc[candidate.name]
-        verdict.checks.append(Check("accuracy drop (points)", drop, thresholds.max_accuracy_drop,
-                                    drop <= thresholds.max_accuracy_drop, upper_bound=True))
+        margin = thresholds.max_accuracy_drop
+        lower = change.get("ci_low", change["value"])
+        verdict.checks.append(Check("accuracy change, 95% low", lower, -margin, non_inferior(change, margin),
+                                    advice=f"not shown non-inferior at {margin:g} points: the paired 95% interval of the "
+                                           f"accuracy change reaches {lower:+.2f}; more held-out examples narrow it"))
     return verdict
 
 

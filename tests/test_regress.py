@@ -74,7 +74,7 @@ def test_gate_fails_a_candidate_made_slower_on_purpose(tiny_classifier_dir, toy_
     assert (speedup.measured > 0.8) if passes else (speedup.measured < 0.7)
     assert speedup.spread[0] <= speedup.measured <= speedup.spread[1]
     checks = {c.name: c for c in verdict.checks}
-    assert checks["accuracy drop (points)"].measured == 0.0 and checks["accuracy drop (points)"].passed  # same predictions
+    assert checks["accuracy change, 95% low"].measured == 0.0 and checks["accuracy change, 95% low"].passed  # same predictions
     assert verdict.candidate["accuracy_change"] == {"value": 0.0, "ci_low": 0.0, "ci_high": 0.0}
     assert "change +0.0 [+0.0, +0.0], paired 95% CI" in table(verdict)
     assert "round spread (max/min)" not in checks  # opt-in
@@ -140,3 +140,21 @@ def test_cli_exits_1_on_a_regression_and_2_on_bad_input(int8_run, tiny_classifie
     code = main(["regress", str(int8_run), "--baseline", str(tiny_classifier_dir), "--data", str(toy_data),
                  "--min-speedup", "0.5", "--max-round-spread", "0.5"])
     assert code == 2 and "--max-round-spread" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra_errors, passes", [(0, True), (71, False)])
+def test_accuracy_is_judged_by_non_inferiority_on_the_paired_interval(extra_errors, passes):
+    """On 2,364 examples (the MahaNews test split's size): an equal candidate passes at a 1-point
+    margin, one 3 points less accurate fails, whatever its luck."""
+    from compress.measure.metrics import non_inferior, paired_change
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 11, 2364)
+    baseline = np.where(rng.random(2364) < 0.8, labels, (labels + 1) % 11)
+    candidate = baseline.copy()
+    right = np.flatnonzero(candidate == labels)
+    candidate[right[:extra_errors]] = (labels[right[:extra_errors]] + 1) % 11
+    change = paired_change(labels, baseline, [candidate])
+    assert change["value"] == pytest.approx(-100 * extra_errors / 2364)
+    assert non_inferior(change, 1.0) is passes
+    assert non_inferior({"value": -0.5}, 1.0) and not non_inferior({"value": -0.5, "ci_low": -1.2, "ci_high": 0.2}, 1.0)

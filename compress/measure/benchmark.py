@@ -19,7 +19,7 @@ from compress.measure.classical import NAME as CLASSICAL
 from compress.measure.classical import TextBatches, fit_classical
 from compress.measure.environment import environment
 from compress.measure.memory import peak_memory
-from compress.measure.metrics import paired_change, quality
+from compress.measure.metrics import non_inferior, paired_change, quality
 from compress.measure.timing import latency_and_throughput, ratio_summary
 from compress.data import Split
 from compress.models import dtype_name
@@ -133,6 +133,7 @@ def _run(baseline: Candidate, candidates: list[Candidate], tokenizer: Any, evalu
             "size_reduction": base["size_mb"] / entry["size_mb"],
             "accuracy_delta_points": change["value"],
             "accuracy_change": change,
+            "non_inferior": non_inferior(change, settings.non_inferiority_margin),
         }
         worst = min(speed, entry["vs_baseline"]["throughput_speedup"])
         entry["slower_than_baseline"] = worst < 1.0 - NOISE_MARGIN

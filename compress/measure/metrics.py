@@ -74,3 +74,10 @@ def paired_change(
         low, high = np.percentile(100 * per_example[rows].mean(axis=1), [2.5, 97.5])
         result |= {"ci_low": float(low), "ci_high": float(high)}
     return result
+
+
+def non_inferior(change: dict[str, float], margin: float) -> bool:
+    """Non-inferiority at `margin` points: the lower end of the paired 95% interval of the accuracy
+    change is at least -margin. A small split gives a wide interval, so a candidate is not called
+    "as accurate" merely because its point estimate lands close; without an interval, the value decides."""
+    return change.get("ci_low", change["value"]) >= -margin

@@ -69,6 +69,19 @@ def classical_note(bench: dict[str, Any]) -> str:
             f"in seconds on the same split): {', '.join(behind)}.")
 
 
+def non_inferiority_note(bench: dict[str, Any]) -> str:
+    """Which rows are shown as accurate as the baseline, by the paired interval, not the point estimate."""
+    margin = bench["settings"].get("non_inferiority_margin")
+    rows = [c for c in bench["candidates"] if "non_inferior" in (c.get("vs_baseline") or {})]
+    if margin is None or not rows:
+        return ""
+    shown = [c["name"] for c in rows if c["vs_baseline"]["non_inferior"]]
+    not_shown = [c["name"] for c in rows if not c["vs_baseline"]["non_inferior"]]
+    return (f"Non-inferior to the baseline at {margin:g} point (the paired 95% interval of the accuracy change stays "
+            f"above -{margin:g}): {', '.join(shown) or 'none'}. Not shown non-inferior: {', '.join(not_shown) or 'none'}. "
+            f"On {bench['evaluation']['examples']} examples a change can only be resolved to about the width of its interval.")
+
+
 def tokenizer_table(bench: dict[str, Any]) -> str:
     """The tokenizer audit per model on the report split: what each tokenizer loses and how long it makes examples."""
     lines = ["| model | characters lost | of which by normalization | [UNK] | tokens/example (p95) | truncated | vocabulary used |",
@@ -112,6 +125,9 @@ def render(report: dict[str, Any]) -> str:
     note = classical_note(bench)
     if note:
         parts += [note, ""]
+    verdicts = non_inferiority_note(bench)
+    if verdicts:
+        parts += [verdicts, ""]
     tokenizers = tokenizer_table(bench)
     if tokenizers:
         parts += ["## Tokenizers", "", tokenizers, "",
