@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="print the traceback of an internal error")
+    common.add_argument("--offline", action="store_true",
+                        help="never reach the hub: local folders, aliases and cached files only (HF_HUB_OFFLINE=1)")
 
     run = commands.add_parser("run", help="run a recipe, then benchmark and report", parents=[common])
     run.add_argument("recipe", type=Path)
@@ -138,13 +140,15 @@ def _add_inputs(parser: argparse.ArgumentParser, with_model: bool = True) -> Non
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
     parser.add_argument("--text-column")
     parser.add_argument("--label-column")
+    parser.add_argument("--revision", help="branch, tag or commit of a hub model (the model, or bench's baseline)")
+    parser.add_argument("--data-config", help="configuration of a hub dataset (e.g. --data glue --data-config sst2)")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _setup_logging()
     message, status = None, 0
-    with _sigterm_as_interrupt():
+    with _sigterm_as_interrupt(), _offline(args.offline):
         try:
             status = _dispatch(args)
         except CompressError as exc:
@@ -164,6 +168,24 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.flush()
         print(message, file=sys.stderr)
     return status
+
+
+@contextmanager
+def _offline(enabled: bool) -> Iterator[None]:
+    """--offline: the hub is off for this command (HF_HUB_OFFLINE, read by compress, transformers and
+    datasets); the variables come back as they were."""
+    names = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
+    saved = {name: os.environ.get(name) for name in names}
+    if enabled:
+        os.environ.update({name: "1" for name in names})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @contextmanager
@@ -212,7 +234,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         recipe = load_recipe(args.recipe, args.overrides)
         options = RunOptions(args.model, args.data, args.out, args.overwrite, args.text_column, args.label_column,
-                             args.trust_remote_code, args.resume, recipe_path=args.recipe)
+                             args.trust_remote_code, args.resume, recipe_path=args.recipe, revision=args.revision,
+                             data_config=args.data_config)
         if args.benchmark_json:
             check_writable(args.benchmark_json)
         report = run_recipe(recipe, options, log=_log)
@@ -224,7 +247,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                            min_seconds=args.min_seconds, eval_limit=args.eval_limit, memory=not args.no_memory,
                            classical_baseline=not args.no_classical)
     options = RunOptions(None, args.data, args.out, args.overwrite, args.text_column, args.label_column,
-                         args.trust_remote_code)
+                         args.trust_remote_code, revision=args.revision, data_config=args.data_config)
     if args.benchmark_json:
         check_writable(args.benchmark_json)
     report = bench_models(args.baseline, args.candidates, options, settings, args.max_length, log=_log)

@@ -76,10 +76,12 @@ class TaskData:
 
 
 def load_task_data(
-    source: str, text_column: str = "text", label_column: str = "label", selection_fraction: float = 0.1, seed: int = 42
+    source: str, text_column: str = "text", label_column: str = "label", selection_fraction: float = 0.1, seed: int = 42,
+    config: str | None = None,
 ) -> TaskData:
-    """Load a file, a folder of split files or a hub dataset; raise CompressError on bad input."""
-    raw = _read_splits(source)
+    """Load a file, a folder of split files or a hub dataset (`config`: its configuration, e.g.
+    sst2 of glue); raise CompressError on bad input."""
+    raw = _read_splits(source, config)
     columns: dict[str, tuple[list[str], list[Any]]] = {}
     for split_name, table in raw.items():
         missing = [c for c in (text_column, label_column) if c not in table.column_names]
@@ -156,8 +158,10 @@ def _carve(split: Split, fraction: float, seed: int, name: str = "selection (hel
     return pick(kept, split.name), pick(held, name)
 
 
-def _read_splits(source: str) -> dict[str, Any]:
+def _read_splits(source: str, config: str | None = None) -> dict[str, Any]:
     path = Path(source).expanduser()
+    if config and path.exists():
+        raise CompressError(f"a dataset configuration ({config}) applies to hub datasets, not to {source}")
     if path.is_dir():
         files = _split_files(path)
     elif path.is_file():
@@ -165,7 +169,7 @@ def _read_splits(source: str) -> dict[str, Any]:
     elif HUB_ID.match(source) and not looks_local(source) and path.suffix.lower() not in FORMATS:
         if hub_offline():
             raise CompressError(f"data not found: {source} (no such file or folder, and the hub is off: HF_HUB_OFFLINE is set)")
-        return _load_hub(source)
+        return _load_hub(source, config)
     else:
         raise CompressError(f"data not found: {source}")
     formats = {FORMATS.get(f.suffix.lower()) for f in files.values()}
@@ -232,11 +236,11 @@ def _check_text_file(file: Path) -> None:
             raise CompressError(f"{file}: not UTF-8 (truncated character at the end)") from None
 
 
-def _load_hub(dataset_id: str) -> dict[str, Any]:
+def _load_hub(dataset_id: str, config: str | None = None) -> dict[str, Any]:
     import datasets
 
     try:
-        loaded = datasets.load_dataset(dataset_id)
+        loaded = datasets.load_dataset(dataset_id, config)
     except Exception as exc:
         raise CompressError(f"could not load dataset {dataset_id!r} from the hub: {first_line(exc)}") from None
     found = {}

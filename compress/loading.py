@@ -32,6 +32,7 @@ class Target:
     kind: str  # "torch" | "onnx"
     location: Path | str  # a folder or hub id (torch), an .onnx file
     model_folder: Path | None  # where this model's tokenizer and config.json live
+    revision: str | None = None  # hub models only
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def is_output_reference(reference: str) -> bool:
     return path.suffix == ".onnx" or (path / "manifest.json").is_file()
 
 
-def resolve_target(reference: str) -> Target:
+def resolve_target(reference: str, revision: str | None = None) -> Target:
     """Name what `reference` points at; a model folder, hub id or alias goes through `resolve_model`."""
     path, output = _split(reference)
     if path.suffix == ".onnx":
@@ -79,8 +80,8 @@ def resolve_target(reference: str) -> Target:
         return _run_output(reference, path, output)
     if output:
         raise CompressError(f"{path}: not a compress run folder (no manifest.json), so ':{output}' names nothing")
-    source = resolve_model(reference)
-    return Target(reference, "torch", source.location, Path(source.location) if source.is_local else None)
+    source = resolve_model(reference, revision)
+    return Target(reference, "torch", source.location, Path(source.location) if source.is_local else None, revision)
 
 
 def _onnx_model_folder(path: Path) -> Path | None:
@@ -122,6 +123,7 @@ def load_model(
     allow_new_head: bool = False,
     trust_remote_code: bool = False,
     stored_dtype: bool = False,
+    revision: str | None = None,
 ) -> LoadedModel:
     """Load any classifier reference with its tokenizer, for these labels (None: its own).
 
@@ -131,10 +133,10 @@ def load_model(
     """
     if isinstance(reference, ModelSource):
         return _load_torch(reference, labels, allow_new_head, trust_remote_code, stored_dtype)
-    target = resolve_target(reference)
+    target = resolve_target(reference, revision)
     if target.kind == "onnx":
         return _load_onnx(target, labels, trust_remote_code)
-    source = ModelSource(reference, str(target.location), target.model_folder is not None)
+    source = ModelSource(reference, str(target.location), target.model_folder is not None, revision)
     loaded = _load_torch(source, labels, allow_new_head, trust_remote_code, stored_dtype)
     return LoadedModel(target.reference, "torch", loaded.location, loaded.model, loaded.tokenizer, loaded.label_order,
                        loaded.new_head)
@@ -162,12 +164,13 @@ def _label_order_from(config: Any, labels: tuple[str, ...] | None, allow_new_hea
                         "fine-tune it first: compress run recipes/finetune.yaml")
 
 
-def _config_and_tokenizer(location: str, reference: str, trust_remote_code: bool) -> tuple[Any, Any]:
+def _config_and_tokenizer(location: str, reference: str, trust_remote_code: bool,
+                          revision: str | None = None) -> tuple[Any, Any]:
     from transformers import AutoConfig, AutoTokenizer
 
     try:
-        config = AutoConfig.from_pretrained(location, trust_remote_code=trust_remote_code)
-        tokenizer = AutoTokenizer.from_pretrained(location, trust_remote_code=trust_remote_code)
+        config = AutoConfig.from_pretrained(location, trust_remote_code=trust_remote_code, revision=revision)
+        tokenizer = AutoTokenizer.from_pretrained(location, trust_remote_code=trust_remote_code, revision=revision)
     except ValueError as exc:
         if "trust_remote_code" in str(exc):
             raise CompressError(f"{reference}: this model needs its own code; pass --trust-remote-code if you trust it") from None
@@ -184,7 +187,7 @@ def _load_torch(source: ModelSource, labels: tuple[str, ...] | None, allow_new_h
 
     from compress.pruning.fold import load_pruned
 
-    config, tokenizer = _config_and_tokenizer(source.location, source.reference, trust_remote_code)
+    config, tokenizer = _config_and_tokenizer(source.location, source.reference, trust_remote_code, source.revision)
     order = _label_order_from(config, labels, allow_new_head, source.reference)
     existing = tuple(str(config.id2label[i]) for i in sorted(config.id2label)) if has_trained_labels(config) else ()
     dtype = "auto" if stored_dtype else torch.float32
@@ -197,7 +200,7 @@ def _load_torch(source: ModelSource, labels: tuple[str, ...] | None, allow_new_h
             model = AutoModelForSequenceClassification.from_pretrained(
                 source.location, num_labels=len(order), id2label=dict(enumerate(order)),
                 label2id={n: i for i, n in enumerate(order)}, ignore_mismatched_sizes=order != existing,
-                use_safetensors=True, trust_remote_code=trust_remote_code, dtype=dtype,
+                use_safetensors=True, trust_remote_code=trust_remote_code, dtype=dtype, revision=source.revision,
             )
     except (OSError, ValueError, RuntimeError) as exc:
         raise CompressError(f"could not load {source.reference!r}: {first_line(exc)}") from None

@@ -35,9 +35,12 @@ class ModelSource:
     reference: str
     location: str
     is_local: bool
+    revision: str | None = None  # a hub branch, tag or commit
 
 
-def resolve_model(reference: str) -> ModelSource:
+def resolve_model(reference: str, revision: str | None = None) -> ModelSource:
+    if revision and (reference.lower() in PACKAGED_MODELS or Path(reference).expanduser().exists()):
+        raise CompressError(f"--revision applies to hub models, not to {reference}")
     if reference.lower() in PACKAGED_MODELS:
         package, folder = PACKAGED_MODELS[reference.lower()]
         spec = importlib.util.find_spec(package)
@@ -53,7 +56,7 @@ def resolve_model(reference: str) -> ModelSource:
     if HUB_ID.match(reference) and not looks_local(reference):
         if hub_offline():
             raise CompressError(f"model not found: {reference} (no such folder, and the hub is off: HF_HUB_OFFLINE is set)")
-        return ModelSource(reference, reference, False)
+        return ModelSource(reference, reference, False, revision)
     raise CompressError(f"model not found: {reference} (no such folder, alias or hub id)")
 
 

@@ -26,6 +26,7 @@ class DataConfig(_Strict):
     """Where the labelled data is and which columns hold text and label."""
 
     path: str | None = None
+    config: str | None = Field(None, description="a hub dataset's configuration (e.g. sst2 for glue)")
     text_column: str = "text"
     label_column: str = "label"
     max_length: int = Field(128, ge=8, le=8192)

@@ -38,6 +38,8 @@ class RunOptions:
     trust_remote_code: bool = False
     resume: bool = False
     recipe_path: Path | None = None  # an input too: an output folder may never hold it
+    revision: str | None = None  # of a hub model
+    data_config: str | None = None  # of a hub dataset
 
 
 def run_recipe(recipe: Recipe, options: RunOptions, log: Log = print) -> dict[str, Any]:
@@ -117,11 +119,11 @@ def _load_inputs(recipe: Recipe, options: RunOptions, model_ref: str, data_ref: 
     from compress.loading import load_model
     from compress.models import resolve_model
 
-    source = resolve_model(model_ref)
+    source = resolve_model(model_ref, options.revision)
     log(f"data: {data_ref}")
     data = load_task_data(
         data_ref, options.text_column or recipe.data.text_column, options.label_column or recipe.data.label_column,
-        recipe.data.selection_fraction, recipe.seed,
+        recipe.data.selection_fraction, recipe.seed, options.data_config or recipe.data.config,
     )
     log(f"  train {len(data.train)}, selection {len(data.selection)} ({data.selection.name}), "
         f"evaluation {len(data.evaluation)} ({data.evaluation.name}), {len(data.label_map.names)} labels")
@@ -242,8 +244,10 @@ def bench_models(
         raise CompressError("no data: pass --data")
     inputs = (options.data, baseline_ref, *candidate_refs)
     out = check_destination(options.out, options.overwrite, inputs)
-    data = load_task_data(options.data, options.text_column or "text", options.label_column or "label")
-    loaded = load_model(baseline_ref, data.label_map.names, trust_remote_code=options.trust_remote_code)
+    data = load_task_data(options.data, options.text_column or "text", options.label_column or "label",
+                          config=options.data_config)
+    loaded = load_model(baseline_ref, data.label_map.names, trust_remote_code=options.trust_remote_code,
+                        revision=options.revision)
     data = data.with_label_order(loaded.label_order)
     candidates = []
     for ref in candidate_refs:

@@ -343,3 +343,20 @@ def test_a_pruned_or_plain_tiny_model_still_loads_through_the_one_loader(tiny_cl
     assert loaded.kind == "torch" and loaded.label_order == tuple(sorted(TOPICS))
     assert len(loaded.tokenizer) <= loaded.model.get_input_embeddings().num_embeddings
 
+
+
+def test_offline_flag_refuses_hub_references_at_once_and_restores_the_environment(world, capsys, monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    started = time.perf_counter()
+    code = main(["run", "recipe.yaml", "--model", "org/model", "--data", "data", "--out", "o", "--offline"])
+    assert "the hub is off" in one_line_error(capsys, code) and time.perf_counter() - started < 10
+    assert "HF_HUB_OFFLINE" not in os.environ
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "model", "--revision", "v2"], "--revision applies to hub models"),
+    (["--model", "model", "--data-config", "sst2"], "applies to hub datasets"),
+])
+def test_revision_and_dataset_configuration_are_for_hub_inputs(world, capsys, args, message):
+    argv = ["run", "recipe.yaml", "--data", "data", "--out", "o", *args]
+    assert message in one_line_error(capsys, main(argv))
