@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 CGROUP_V2_MAX = Path("/sys/fs/cgroup/cpu.max")
 CGROUP_V1_QUOTA = Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
@@ -57,10 +58,10 @@ def _physical_cores() -> int | None:
     return psutil.cpu_count(logical=False)
 
 
-def cap_torch_threads(log: Callable[[str], None]) -> int | None:
-    """Lower torch's intra-op threads to `default_threads()` when they exceed it, unless
-    OMP_NUM_THREADS is set (then whoever set it, a launcher such as torchrun included, decides).
-    Returns the new count, or None when nothing changed."""
+def torch_thread_cap(log: Callable[[str], None]) -> int | None:
+    """The thread count a run should use: `default_threads()` when torch's current count exceeds
+    it, unless OMP_NUM_THREADS is set (then whoever set it, a launcher such as torchrun included,
+    decides). None when nothing should change; use it with `torch_threads`."""
     if os.environ.get("OMP_NUM_THREADS"):
         return None
     import torch
@@ -68,6 +69,21 @@ def cap_torch_threads(log: Callable[[str], None]) -> int | None:
     wanted, current = default_threads(), torch.get_num_threads()
     if current <= wanted:
         return None
-    torch.set_num_threads(wanted)
     log(f"threads: {wanted} (the CPUs this process may use), not torch's default {current}")
     return wanted
+
+
+@contextmanager
+def torch_threads(count: int | None) -> Iterator[None]:
+    """Run a block with torch's intra-op thread count at `count` (None: leave it), then put back
+    what it was: a library call or a test must not find the process changed after it."""
+    import torch
+
+    previous = torch.get_num_threads()
+    if count is not None and count != previous:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != previous:
+            torch.set_num_threads(previous)

@@ -224,10 +224,8 @@ def run_gate(
     """Load both models (the one loader: safetensors only, ONNX graphs checked against the labels
     before any timing) and the held-out split, then `compare`. `wrap_candidate` is for tests
     that slow a candidate down on purpose."""
-    import torch
-
     from compress.batching import encode
-    from compress.cpus import default_threads
+    from compress.cpus import default_threads, torch_threads
     from compress.data import load_task_data
     from compress.loading import load_model
 
@@ -238,9 +236,7 @@ def run_gate(
         raise CompressError(f"regress: {candidate_ref} orders its labels differently from {baseline_ref}")
     split = data.with_label_order(baseline_model.label_order).evaluation.head(settings.eval_limit)
     threads = settings.threads or default_threads()
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         baseline = baseline_model.predictor(threads)
         candidate = candidate_model.predictor(threads)
         if candidate.name == baseline.name:
@@ -251,5 +247,3 @@ def run_gate(
         encoded = {baseline.name: encode(baseline_model.tokenizer, split.texts, max_length),
                    candidate.name: encode(candidate_model.tokenizer, split.texts, max_length)}
         return compare(baseline, candidate, encoded, split.labels, thresholds, settings, log)
-    finally:
-        torch.set_num_threads(previous_threads)

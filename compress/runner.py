@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from compress.artifact import Artifact, PassRecord
-from compress.cpus import cap_torch_threads
+from compress.cpus import torch_thread_cap, torch_threads
 from compress.errors import CompressError
 from compress.outputs import atomic_folder, check_destination, write_json
 from compress.passes import Stage, spec_for
@@ -46,10 +46,8 @@ def run_recipe(recipe: Recipe, options: RunOptions, log: Log = print) -> dict[st
     """Execute `recipe`; returns the report dict. The output folder appears only on success.
 
     Under `accelerate launch`/torchrun every process runs the training passes together; only
-    the main process exports, benchmarks and writes.
+    the main process exports, benchmarks and writes. Torch's thread count is put back afterwards.
     """
-    from compress.training.loop import process_state
-
     started = time.perf_counter()
     model_ref, data_ref = options.model or recipe.model, options.data or recipe.data.path
     if not model_ref:
@@ -58,7 +56,14 @@ def run_recipe(recipe: Recipe, options: RunOptions, log: Log = print) -> dict[st
         raise CompressError("no data: pass --data or set 'data.path' in the recipe")
     inputs = (model_ref, data_ref, options.recipe_path)
     out = check_destination(options.out, options.overwrite, inputs)
-    cap_torch_threads(log)
+    with torch_threads(torch_thread_cap(log)):
+        return _run_recipe(recipe, options, model_ref, data_ref, out, inputs, started, log)
+
+
+def _run_recipe(recipe: Recipe, options: RunOptions, model_ref: str, data_ref: str, out: Path, inputs: tuple[Any, ...],
+                started: float, log: Log) -> dict[str, Any]:
+    from compress.training.loop import process_state
+
     source, loaded, data = _load_inputs(recipe, options, model_ref, data_ref, log)
     state = process_state(training=False)
     checkpoints = out.parent / f".{out.name}.checkpoints"

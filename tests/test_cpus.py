@@ -8,6 +8,8 @@ import pytest
 
 from compress import cpus
 
+from conftest import REPO
+
 
 @pytest.mark.parametrize("v2, v1, expected", [
     ("200000 100000\n", None, 2),       # docker --cpus 2 on cgroup v2
@@ -54,11 +56,27 @@ def test_torch_threads_are_capped_unless_omp_num_threads_decides(monkeypatch):
         torch.set_num_threads(2)
         monkeypatch.setattr(cpus, "default_threads", lambda: 1)
         monkeypatch.setenv("OMP_NUM_THREADS", "2")
-        assert cpus.cap_torch_threads(messages.append) is None and torch.get_num_threads() == 2
+        assert cpus.torch_thread_cap(messages.append) is None
         monkeypatch.delenv("OMP_NUM_THREADS")
-        assert cpus.cap_torch_threads(messages.append) == 1 and torch.get_num_threads() == 1
+        assert cpus.torch_thread_cap(messages.append) == 1
         assert messages == ["threads: 1 (the CPUs this process may use), not torch's default 2"]
         monkeypatch.setattr(cpus, "default_threads", lambda: 4)
-        assert cpus.cap_torch_threads(messages.append) is None and torch.get_num_threads() == 1  # never raised
+        assert cpus.torch_thread_cap(messages.append) is None  # never raised
     finally:
         torch.set_num_threads(before)
+
+
+def test_the_thread_count_comes_back_after_a_block_or_a_run(tiny_classifier_dir, toy_data, tmp_path):
+    import torch
+
+    from compress.cli import main
+
+    before = torch.get_num_threads()
+    with cpus.torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    recipe = str(REPO / "recipes" / "precision-bf16.yaml")
+    assert main(["run", recipe, "--model", str(tiny_classifier_dir), "--data", str(toy_data), "--out", str(tmp_path / "o"),
+                 "--set", "benchmark.rounds=1", "--set", "benchmark.min_seconds=0", "--set", "benchmark.min_iterations=2",
+                 "--set", "benchmark.memory=false", "--set", "benchmark.threads=1"]) == 0
+    assert torch.get_num_threads() == before

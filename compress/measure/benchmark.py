@@ -23,7 +23,7 @@ from compress.measure.metrics import non_inferior, paired_change, quality
 from compress.measure.timing import latency_and_throughput, ratio_summary
 from compress.data import Split
 from compress.models import dtype_name
-from compress.cpus import default_threads
+from compress.cpus import default_threads, torch_threads
 from compress.predictors import OnnxPredictor, Predictor, TorchPredictor, predict_logits
 from compress.recipe import BenchmarkConfig
 from compress.vocab.audit import audit_tokenizer
@@ -57,16 +57,10 @@ def run_benchmark(
 ) -> dict[str, Any]:
     """Measure `baseline` and `candidates` side by side; with `train` (and `settings.classical_baseline`)
     a character n-gram linear model trained on it is measured as one more row."""
-    import torch
-
     threads = settings.threads or default_threads()
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         return _run(baseline, candidates, tokenizer, evaluation, label_names, max_length, settings, log, train, seed,
                     threads)
-    finally:
-        torch.set_num_threads(previous_threads)
 
 
 def _run(baseline: Candidate, candidates: list[Candidate], tokenizer: Any, evaluation: Split,
