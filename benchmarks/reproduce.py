@@ -64,7 +64,7 @@ def matrix(quick: bool) -> list[Config]:
 
     rows = [
         Config("int8 (dynamic)", "int8-dynamic.yaml", trained=False),
-        Config("KD, 3-layer student", "kd-6to3.yaml", [epochs(0, "distill", 8, 1)], int8=True),
+        Config("KD, 3-layer student", "kd-6to3.yaml", [epochs(1, "distill", 8, 1)], int8=True),
     ]
     if not quick:
         rows.append(Config("bf16 mixed-precision fine-tuning", "finetune-bf16.yaml", [epochs(0, "finetune", 6, 2)], model="base"))

@@ -95,11 +95,11 @@ def main() -> None:
             rows.append(row("3-layer student, KD", seed, run("kd-6to3.yaml", teacher_model, args.data, args.out / f"kd-{seed}", f"seed={seed}")))
         if "ce" in only:
             rows.append(row("3-layer student, CE only", seed, run(
-                "kd-6to3.yaml", teacher_model, args.data, args.out / f"ce-{seed}", f"seed={seed}", "passes.0.distill.alpha=0")))
+                "kd-6to3.yaml", teacher_model, args.data, args.out / f"ce-{seed}", f"seed={seed}", "passes.1.distill.alpha=0")))
     if "cache" in only:
         rows.append(row("3-layer student, KD, live teacher", args.seeds[0], run(
             "kd-6to3.yaml", teacher_model, args.data, args.out / "kd-live", f"seed={args.seeds[0]}",
-            "passes.0.distill.cache_teacher_logits=false")))
+            "passes.1.distill.cache_teacher_logits=false")))
     if "lora" in only:
         rows.append(row("LoRA fine-tune (merged)", 42, run("lora-finetune.yaml", "minilm", args.data, args.out / "lora")))
     if "bf16" in only:

@@ -60,3 +60,39 @@ def lora_targets(model_type: str) -> list[str]:
     """Every linear layer of attention and feed-forward; peft matches these as name suffixes (not the pooler)."""
     arch = architecture(model_type)
     return [arch.query, arch.key, arch.value, arch.attention_output, arch.ffn_in, arch.ffn_out]
+
+
+KEPT_LAYERS_KEY = "compress_kept_layers"  # in config.json: which of the original encoder layers a model kept
+
+
+def keep_encoder_layers(model: Any, layers: "list[int] | tuple[int, ...]") -> Any:
+    """A deep copy of `model` that keeps only these encoder layers, in order; it saves and reloads
+    as a normal model, and its config records which original layers it kept (for layer maps)."""
+    import copy
+
+    import torch
+
+    arch = architecture(model.config.model_type)
+    available = len(encoder_layers(model))
+    if not layers or max(layers) >= available or min(layers) < 0 or list(layers) != sorted(set(layers)):
+        raise CompressError(f"layers {list(layers)}: give distinct increasing indices below {available}")
+    kept = copy.deepcopy(model)
+    parent_path, _, name = arch.layers.rpartition(".")
+    parent = kept.get_submodule(parent_path)
+    modules = torch.nn.ModuleList([getattr(parent, name)[i] for i in layers])
+    for new_index, layer in enumerate(modules):  # attention modules that know their index must agree
+        for module in layer.modules():
+            if hasattr(module, "layer_idx"):
+                module.layer_idx = new_index
+    setattr(parent, name, modules)
+    setattr(kept.config, arch.layer_count, len(layers))
+    original = getattr(model.config, KEPT_LAYERS_KEY, None) or list(range(available))
+    setattr(kept.config, KEPT_LAYERS_KEY, [original[i] for i in layers])
+    return kept
+
+
+def evenly_spaced(available: int, keep: int) -> list[int]:
+    """`keep` of `available` layers, evenly spaced from the first: 3 of 6 -> [0, 2, 4]."""
+    if not 1 <= keep <= available:
+        raise CompressError(f"keep {keep} layers of {available}: give 1 to {available}")
+    return [i * available // keep for i in range(keep)]

@@ -14,7 +14,8 @@ from compress.batching import encode
 from compress.data import load_task_data
 from compress.errors import CompressError
 from compress.models import resolve_model
-from compress.passes.distill import DistillConfig, _make_student, distill
+from compress.architectures import keep_encoder_layers
+from compress.passes.distill import DistillConfig, distill
 from compress.passes.finetune import FinetuneConfig, LoraOptions, _with_adapters, finetune
 from compress.predictors import TorchPredictor, predict_logits
 from compress.training.distillation import DistillationHook, kd_loss
@@ -52,7 +53,7 @@ def test_student_keeps_chosen_layers_and_reloads_with_stock_api(tmp_path, arch):
     from transformers import AutoModelForSequenceClassification
 
     teacher = tiny_model(arch, ["a", "b"])
-    student = _make_student(teacher, (1,))
+    student = keep_encoder_layers(teacher, (1,))
     assert len(encoder_layers(student)) == 1 and len(encoder_layers(teacher)) == 2
     kept_teacher = encoder_layers(teacher)[1].state_dict()
     for name, value in encoder_layers(student)[0].state_dict().items():
@@ -66,7 +67,7 @@ def test_student_keeps_chosen_layers_and_reloads_with_stock_api(tmp_path, arch):
 
 def test_cached_teacher_logits_equal_the_live_teacher(artifact):
     teacher = artifact.model
-    student = _make_student(teacher, (0,))
+    student = keep_encoder_layers(teacher, (0,))
     encoded = encode(artifact.tokenizer, artifact.data.train.texts, 32)
     cached = predict_logits(TorchPredictor("t", teacher), encoded)
     rows = np.array([3, 1, 4, 1, 5])
@@ -154,3 +155,40 @@ def test_lora_modules_to_save_trains_the_pooler_in_full(artifact):
     pooler = result.model.bert.pooler.dense
     assert details["trainable_parameters"] == plain + pooler.weight.numel() + pooler.bias.numel()
     assert type(result.model.bert.pooler).__name__ == "BertPooler" and not torch.equal(pooler.weight, before)
+
+
+def test_layer_drop_then_distill_is_the_old_distill_student(tiny_classifier_dir, toy_data, tmp_path):
+    """kd-6to3 became layer_drop + distill: the same student, trained the same way, gives the same logits."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    from compress.cli import main
+
+    common = "  - distill: {epochs: 1, track_energy: false%s}\nbenchmark: {enabled: false}\n"
+    (tmp_path / "old.yaml").write_text("name: old\npasses:\n" + common % ", student: {layers: [1]}")
+    (tmp_path / "new.yaml").write_text("name: new\npasses:\n  - layer_drop: {keep: 1}\n" + common % "")
+    (tmp_path / "explicit.yaml").write_text("name: explicit\npasses:\n  - layer_drop: {layers: [1]}\n" + common % "")
+    logits = {}
+    for name in ("old", "new", "explicit"):
+        out = tmp_path / name
+        assert main(["run", str(tmp_path / f"{name}.yaml"), "--model", str(tiny_classifier_dir), "--data", str(toy_data),
+                     "--out", str(out)]) == 0
+        model = AutoModelForSequenceClassification.from_pretrained(out / "model").eval()
+        assert model.config.num_hidden_layers == 1
+        with torch.no_grad():
+            logits[name] = model(input_ids=torch.tensor([[2, 5, 6, 3]])).logits
+    assert torch.equal(logits["old"], logits["explicit"])
+    assert not torch.equal(logits["old"], logits["new"])  # keep 1 of 2 is layer 0, evenly spaced from the first
+
+
+def test_layer_drop_choices_are_checked():
+    import pytest as _pytest
+
+    from compress.architectures import evenly_spaced
+    from compress.passes.layer_drop import LayerDropConfig
+
+    assert evenly_spaced(6, 3) == [0, 2, 4] and evenly_spaced(12, 4) == [0, 3, 6, 9] and evenly_spaced(6, 6) == list(range(6))
+    with _pytest.raises(ValueError, match="either layers or keep"):
+        LayerDropConfig()
+    with _pytest.raises(ValueError, match="either layers or keep"):
+        LayerDropConfig(layers=(0,), keep=1)

@@ -7,6 +7,7 @@ from compress.passes import (  # noqa: F401  (registration)
     export_onnx,
     finetune,
     fold,
+    layer_drop,
     precision,
     quantize,
     structured_prune,

@@ -7,7 +7,6 @@ student of a 6-layer teacher), initialised from the teacher's weights.
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import replace
 from typing import Any
@@ -22,6 +21,8 @@ from compress.passes.training_options import TrainingOptions, run_training
 
 
 class StudentOptions(PassConfig):
+    """Same as a `layer_drop` pass with these layers just before this one."""
+
     layers: tuple[int, ...] = Field(min_length=1, description="encoder layers of the current model to keep, in order")
 
 
@@ -44,13 +45,15 @@ class DistillConfig(TrainingOptions):
 
 @register("distill", DistillConfig, Stage.TORCH, "knowledge distillation from a frozen teacher (KL + CE, optional hidden/attention)")
 def distill(config: DistillConfig, artifact: Artifact) -> tuple[Artifact, dict[str, Any]]:
-    from compress.architectures import encoder_layers
+    from compress.architectures import KEPT_LAYERS_KEY, encoder_layers, keep_encoder_layers
     from compress.training.distillation import DistillationHook
 
     teacher, teacher_tokenizer, teacher_name = load_teacher(config.teacher, artifact)
-    student = _make_student(artifact.model, config.student.layers) if config.student else artifact.model
+    student = keep_encoder_layers(artifact.model, config.student.layers) if config.student else artifact.model
     student_layers = len(encoder_layers(student))
-    layer_map = list(config.layer_map or (config.student.layers if config.student else range(student_layers)))
+    kept = getattr(student.config, KEPT_LAYERS_KEY, None)  # set by layer_drop (or student.layers)
+    fits = kept and len(kept) == student_layers and max(kept) < len(encoder_layers(teacher))
+    layer_map = list(config.layer_map or (kept if fits else range(student_layers)))
     if len(layer_map) != student_layers or max(layer_map) >= len(encoder_layers(teacher)):
         raise CompressError(f"distill: layer_map {layer_map} must name one teacher layer for each of {student_layers} student layers")
     if config.hidden_weight and student.config.hidden_size != teacher.config.hidden_size:
@@ -96,29 +99,6 @@ def load_teacher(reference: str | None, artifact: Artifact) -> tuple[Any, Any, s
     if loaded.label_order != artifact.label_order:
         raise CompressError(f"distill: teacher labels {list(loaded.label_order)} are ordered differently from the student's")
     return loaded.model.eval().requires_grad_(False), loaded.tokenizer, source.reference
-
-
-def _make_student(model: Any, layers: tuple[int, ...]) -> Any:
-    """A deep copy that keeps only `layers` of the encoder; it saves and reloads as a normal model."""
-    import torch
-
-    from compress.architectures import architecture, encoder_layers
-
-    arch = architecture(model.config.model_type)
-    available = len(encoder_layers(model))
-    if max(layers) >= available:
-        raise CompressError(f"distill: student.layers {list(layers)} but the model has {available} layers")
-    student = copy.deepcopy(model)
-    parent_path, _, name = arch.layers.rpartition(".")
-    parent = student.get_submodule(parent_path)
-    kept = torch.nn.ModuleList([getattr(parent, name)[i] for i in layers])
-    for new_index, layer in enumerate(kept):  # attention modules that know their index must agree
-        for module in layer.modules():
-            if hasattr(module, "layer_idx"):
-                module.layer_idx = new_index
-    setattr(parent, name, kept)
-    setattr(student.config, arch.layer_count, len(layers))
-    return student
 
 
 def teacher_logits(teacher: Any, tokenizer: Any, artifact: Artifact) -> np.ndarray:
