@@ -168,9 +168,20 @@ def _run_passes(passes: list[Any], artifact: Artifact, checkpoints: Path, log: L
     return artifact
 
 
+def run_fingerprint(recipe: Recipe, model_ref: str, data_ref: str) -> str:
+    """What a checkpoint belongs to: the recipe's explicitly set values (not its defaults, so a
+    newer compress that adds a setting can still resume an older run), the model and the data."""
+    import json
+
+    settings = recipe.model_dump(mode="json", exclude_defaults=True, exclude={"passes"})
+    passes = [{spec_for(p).name: p.model_dump(mode="json", exclude_defaults=True)} for p in recipe.passes]
+    text = json.dumps({"recipe": settings, "passes": passes}, sort_keys=True)
+    return hashlib.sha256("\n".join([text, model_ref, data_ref]).encode()).hexdigest()
+
+
 def _prepare_checkpoints(root: Path, recipe: Recipe, model_ref: str, data_ref: str, resume: bool) -> None:
     """Training state lives beside the output (not inside its temporary folder) so it survives a crash."""
-    fingerprint = hashlib.sha256("\n".join([dump_recipe(recipe), model_ref, data_ref]).encode()).hexdigest()
+    fingerprint = run_fingerprint(recipe, model_ref, data_ref)
     stamp = root / "fingerprint"
     if resume and stamp.is_file() and stamp.read_text() != fingerprint:
         raise CompressError(f"--resume: {root} belongs to a different recipe, model or data; run without --resume")
