@@ -224,3 +224,26 @@ def test_trim_vocab_pass_in_a_recipe_makes_a_smaller_model_that_agrees(tiny_clas
     torch_output, onnx_output = report["benchmark"]["candidates"][:2]
     assert torch_output["vs_baseline"]["size_reduction"] > 1
     assert torch_output["agreement_with_baseline"] == onnx_output["agreement_with_baseline"] == 1.0
+
+
+def test_a_resumed_run_reads_the_tokenizer_it_trained_instead_of_training_another(tmp_path, toy_data, monkeypatch):
+    """tokenizers' WordPiece trainer breaks ties differently in each process: retraining on resume
+    would hand the restored embeddings another vocabulary."""
+    import compress.vocab.transfer as transfer
+
+    data = load_task_data(str(toy_data))
+    tokenizer = tiny_tokenizer(tmp_path / "vocab")
+
+    def artifact(resume: bool) -> Artifact:
+        model = tiny_model("bert", list(data.label_map.names), vocab_size=len(tokenizer))
+        return Artifact(model, tokenizer, data, tmp_path, 32, 0, checkpoint_dir=tmp_path / "ckpt", resume=resume)
+
+    first, _ = vocab_transfer(VocabTransferConfig(vocab_size=60, min_frequency=1), artifact(resume=False))
+    assert (tmp_path / "ckpt" / "tokenizer" / "tokenizer.json").is_file()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("trained a second tokenizer on resume")
+
+    monkeypatch.setattr(transfer, "train_tokenizer", refuse)
+    again, _ = vocab_transfer(VocabTransferConfig(vocab_size=60, min_frequency=1), artifact(resume=True))
+    assert again.tokenizer.get_vocab() == first.tokenizer.get_vocab()
