@@ -63,7 +63,7 @@ def load_test(reference: str, texts: list[str], seconds: float, clients: int, ba
 
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "compress", "serve", reference, "--port", str(port),
-                               "--max-batch-size", str(batch), "--max-wait-ms", "5" if batch > 1 else "0"],
+                               "--max-batch-size", str(batch)],
                               stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:

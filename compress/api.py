@@ -59,14 +59,16 @@ def _check_texts(texts: Sequence[str]) -> list[str]:
     return texts
 
 
-def load(path: str | Path, *, threads: int | None = None, max_length: int = 128, batch_size: int = 32,
+def load(path: str | Path, *, threads: int | None = None, max_length: int = 128, batch_size: int | None = None,
          trust_remote_code: bool = False) -> Classifier:
     """Load a model folder, pruned folder, `.onnx` file or `compress run` folder as a classifier."""
     from compress.cpus import default_threads
     from compress.loading import load_model
 
+    from compress.predictors import EVALUATION_BATCH
+
     loaded = load_model(str(path), stored_dtype=True, trust_remote_code=trust_remote_code)
-    return Classifier(loaded, threads or default_threads(), max_length, batch_size)
+    return Classifier(loaded, threads or default_threads(), max_length, batch_size or EVALUATION_BATCH)
 
 
 def run(recipe: str | Path | Mapping[str, Any] | Any, *, model: str | Path | None = None, data: str | Path | None = None,

@@ -61,8 +61,15 @@ class OnnxPredictor:
         return self.session.run(None, feed)[0]
 
 
-def predict_logits(predictor: Predictor, encoded: Encoded, batch_size: int = 64) -> np.ndarray:
-    """Logits for every example, in order; batches sorted by length to waste little padding."""
+EVALUATION_BATCH = 64  # examples per call when scoring a split; predict and load use it too, see below
+
+
+def predict_logits(predictor: Predictor, encoded: Encoded, batch_size: int = EVALUATION_BATCH) -> np.ndarray:
+    """Logits for every example, in order; batches sorted by length to waste little padding.
+
+    Dynamic int8 graphs compute activation ranges per call, so a near-tie can go either way with
+    another batching; scoring everything with the same batch size and order keeps `compress
+    predict`'s labels equal to the report's."""
     order = np.argsort(encoded.lengths(), kind="stable")
     out: np.ndarray | None = None
     for start in range(0, len(order), batch_size):

@@ -1,7 +1,8 @@
 """`compress serve`: a small HTTP server for any output of the toolkit (FastAPI + uvicorn).
 
-Concurrent requests are micro-batched: each waits at most `max_wait_ms` for others to join,
-up to `max_batch_size` texts, and one model call answers them all; model calls run one at a
+Concurrent requests are micro-batched: the requests that queued while the model was busy are
+answered by one model call (up to `max_batch_size` texts; `max_wait_ms` > 0 also waits that long
+for more, which pays only where batches are much cheaper per text than single calls); model calls run one at a
 time on a worker thread, so the event loop keeps accepting requests. Requests are bounded
 (texts per request, characters per text, bytes per body) and every bad request gets a 4xx
 with a message; nothing a client sends can take the server down.
@@ -23,7 +24,7 @@ from compress.extras import require
 @dataclass(frozen=True)
 class ServeLimits:
     max_batch_size: int = 32
-    max_wait_ms: float = 5.0
+    max_wait_ms: float = 0.0  # 0: batch what queued while the model was busy, never wait for more
     max_texts: int = 256  # per request
     max_text_chars: int = 10_000
     max_body_bytes: int = 1 << 20
@@ -56,6 +57,10 @@ class MicroBatcher:
         while True:
             jobs = [await self.queue.get()]
             size = len(jobs[0].texts)
+            while size < self.limits.max_batch_size and not self.queue.empty():  # whatever queued while the model ran
+                job = self.queue.get_nowait()
+                jobs.append(job)
+                size += len(job.texts)
             deadline = loop.time() + self.limits.max_wait_ms / 1000
             while size < self.limits.max_batch_size:
                 remaining = deadline - loop.time()

@@ -46,3 +46,12 @@ def _no_stray_files(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf-datasets"))
     monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mpl"))
+
+
+def run_inline_recipe(text: str, model: Path, data: Path, out: Path, *extra: str) -> int:
+    """Write a recipe given as YAML text beside `out` and `compress run` it; returns the exit status."""
+    from compress.cli import main
+
+    recipe = out.parent / f"{out.name}.recipe.yaml"
+    recipe.write_text(text, encoding="utf-8")
+    return main(["run", str(recipe), "--model", str(model), "--data", str(data), "--out", str(out), *extra])

@@ -11,17 +11,16 @@ import numpy as np
 
 from compress.cli import main
 
-from conftest import FAST_BENCH
+from conftest import FAST_BENCH, run_inline_recipe
 
 NO_COMPRESS = "import sys; sys.modules['compress'] = None  # any import of compress now fails\n"
 
 
 def test_a_pruned_model_loads_with_transformers_alone_and_gives_the_same_logits(tiny_classifier_dir, toy_data, tmp_path):
-    recipe = tmp_path / "r.yaml"
-    recipe.write_text("name: pruned\npasses:\n  - structured_prune: {heads: 0.5, neurons: 0.25, importance: magnitude}\n"
-                      "benchmark: {enabled: false}\n")
     out = tmp_path / "out"
-    assert main(["run", str(recipe), "--model", str(tiny_classifier_dir), "--data", str(toy_data), "--out", str(out)]) == 0
+    recipe = ("name: pruned\npasses:\n  - structured_prune: {heads: 0.5, neurons: 0.25, importance: magnitude}\n"
+              "benchmark: {enabled: false}\n")
+    assert run_inline_recipe(recipe, tiny_classifier_dir, toy_data, out) == 0
     config = json.loads((out / "model" / "config.json").read_text())
     assert config["compress_layout"]["heads"] != [4, 4] and "auto_map" in config
     texts = ["alpha ball river", "chip green north", "rice slow"]

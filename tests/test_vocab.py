@@ -16,7 +16,7 @@ from compress.passes.vocab_transfer import VocabTransferConfig, vocab_transfer
 from compress.vocab.audit import audit_tokenizer
 from compress.vocab.transfer import train_tokenizer, transfer_embeddings
 
-from conftest import tiny_model, tiny_tokenizer
+from conftest import run_inline_recipe, tiny_model, tiny_tokenizer
 
 ARCHITECTURES = ["bert", "roberta", "distilbert"]
 ACCENTED = ["café crème brûlée", "naïve façade", "crème café", "brûlée naïve"] * 5
@@ -213,11 +213,10 @@ def test_trim_vocab_refuses_a_tokenizer_without_a_vocabulary_to_remap(tmp_path):
 
 
 def test_trim_vocab_pass_in_a_recipe_makes_a_smaller_model_that_agrees(tiny_classifier_dir, toy_data, tmp_path):
-    recipe = tmp_path / "r.yaml"
-    recipe.write_text("name: trim\npasses:\n  - trim_vocab: {keep_characters: false}\n  - export_onnx: {}\n"
-                      "benchmark: {rounds: 2, min_iterations: 4, min_seconds: 0.05, warmup: 1, bootstrap: 50, memory: false}\n")
     out = tmp_path / "out"
-    assert main(["run", str(recipe), "--model", str(tiny_classifier_dir), "--data", str(toy_data), "--out", str(out)]) == 0
+    recipe = ("name: trim\npasses:\n  - trim_vocab: {keep_characters: false}\n  - export_onnx: {}\n"
+              "benchmark: {rounds: 2, min_iterations: 4, min_seconds: 0.05, warmup: 1, bootstrap: 50, memory: false}\n")
+    assert run_inline_recipe(recipe, tiny_classifier_dir, toy_data, out) == 0
     report = json.loads((out / "report.json").read_text())
     details = report["passes"][0]["details"]
     assert details["tokens_removed"] > 0 and details["parameters_removed"] == details["tokens_removed"] * 32
