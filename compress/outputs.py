@@ -186,14 +186,7 @@ def _follow_umask(folder: Path) -> None:
 
 def _commit(scratch: Path, out: Path, in_mount: bool) -> None:
     if in_mount:  # a mount point cannot be renamed: swap its entries inside it instead
-        old = _make_folder(out, f"{IN_MOUNT_PREFIX}old-")
-        (old / PARTIAL_MARK).unlink()
-        for entry in _entries(out):
-            entry.rename(old / entry.name)
-        for entry in scratch.iterdir():
-            entry.rename(out / entry.name)
-        scratch.rmdir()
-        shutil.rmtree(old, ignore_errors=True)
+        _swap_entries(scratch, out)
         return
     if not out.exists():
         _rename(scratch, out)
@@ -201,6 +194,38 @@ def _commit(scratch: Path, out: Path, in_mount: bool) -> None:
     old = out.parent / f".{out.name}.old-{os.getpid()}"
     _rename(out, old)
     _rename(scratch, out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _written_entries(out: Path) -> list[Path]:
+    """The top-level entries of an existing output that its manifest lists (and the manifest):
+    the only ones a swap may move, whatever else a bug or a race put there."""
+    try:
+        listed = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    names = {Path(f["path"]).parts[0] for f in listed} | {MANIFEST}
+    return [out / name for name in sorted(names) if (out / name).exists()]
+
+
+def _swap_entries(scratch: Path, out: Path) -> None:
+    """Move the old output's own entries aside, the new ones in, then drop the old; put the old
+    ones back if a move fails half-way."""
+    old = _make_folder(out, f"{IN_MOUNT_PREFIX}old-")
+    (old / PARTIAL_MARK).unlink()
+    moved: list[Path] = []
+    try:
+        for entry in _written_entries(out):
+            entry.rename(old / entry.name)
+            moved.append(entry)
+        for entry in scratch.iterdir():
+            entry.rename(out / entry.name)
+    except OSError:
+        for entry in moved:
+            if not entry.exists():
+                (old / entry.name).rename(entry)
+        raise
+    scratch.rmdir()
     shutil.rmtree(old, ignore_errors=True)
 
 

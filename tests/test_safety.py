@@ -360,3 +360,20 @@ def test_offline_flag_refuses_hub_references_at_once_and_restores_the_environmen
 def test_revision_and_dataset_configuration_are_for_hub_inputs(world, capsys, args, message):
     argv = ["run", "recipe.yaml", "--data", "data", "--out", "o", *args]
     assert message in one_line_error(capsys, main(argv))
+
+
+def test_a_mount_point_swap_moves_only_what_the_old_manifest_lists(tmp_path):
+    """Defence in depth below check_destination: even called directly, the swap leaves other files alone."""
+    from compress.outputs import _swap_entries, manifest, write_json
+
+    out, scratch = tmp_path / "volume", tmp_path / "volume" / ".compress-partial-1"
+    (out / "model").mkdir(parents=True)
+    (out / "model" / "w.bin").write_text("old")
+    write_json(out / "manifest.json", manifest(out, {}))
+    (out / "notes.txt").write_text("not compress's")  # written after the manifest: not listed
+    (scratch / "model").mkdir(parents=True)
+    (scratch / "model" / "w.bin").write_text("new")
+    (scratch / "manifest.json").write_text("{}")
+    _swap_entries(scratch, out)
+    assert (out / "model" / "w.bin").read_text() == "new" and (out / "notes.txt").read_text() == "not compress's"
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "model", "notes.txt"]
