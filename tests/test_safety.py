@@ -377,3 +377,29 @@ def test_a_mount_point_swap_moves_only_what_the_old_manifest_lists(tmp_path):
     _swap_entries(scratch, out)
     assert (out / "model" / "w.bin").read_text() == "new" and (out / "notes.txt").read_text() == "not compress's"
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "model", "notes.txt"]
+
+
+@pytest.mark.parametrize("command, target", [
+    ("run", "compress.runner.run_recipe"), ("bench", "compress.runner.bench_models"),
+    ("validate", "compress.recipe.load_recipe"), ("predict", "compress.predict.predict_file"),
+    ("audit", "compress.vocab.audit.audit_tokenizer"), ("regress", "compress.regress.run_gate"),
+])
+def test_every_command_reports_an_internal_error_as_exit_3_in_one_line(world, capsys, monkeypatch, command, target):
+    module, _, name = target.rpartition(".")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("unforeseen")
+
+    monkeypatch.setattr(__import__(module, fromlist=[name]), name, broken)
+    argv = {
+        "run": ["run", "recipe.yaml", "--model", "model", "--data", "data", "--out", "o"],
+        "bench": ["bench", "model", "--baseline", "model", "--data", "data", "--out", "o"],
+        "validate": ["validate", "recipe.yaml"],
+        "predict": ["predict", "model", "--data", "data/dev.csv", "--out", "p.csv"],
+        "audit": ["audit", "--model", "model", "--data", "data"],
+        "regress": ["regress", "model", "--baseline", "model", "--data", "data", "--min-speedup", "0.5"],
+    }[command]
+    assert main(argv) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "compress: internal error: RuntimeError: unforeseen; rerun with --debug for the traceback"
+    assert not any("Traceback" in line for line in err)
