@@ -274,7 +274,9 @@ def test_a_signal_removes_the_partial_output_and_the_last_line_says_so(tiny_clas
     command = [sys.executable, "-m", "compress", "run", str(REPO / "recipes" / "finetune.yaml"), "--model",
                str(tiny_classifier_dir), "--data", str(toy_data), "--out", str(out), "--set", "passes.0.finetune.epochs=500"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), "MPLCONFIGDIR": str(tmp_path / "mpl")}
-    child = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    # a shell that starts background jobs (CI's may) hands them SIGINT ignored: give the child the default
+    child = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert child.stderr is not None
     for line in child.stderr:
         if "pass 1/" in line:
