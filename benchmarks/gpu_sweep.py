@@ -29,12 +29,12 @@ def evaluate(folder: str) -> dict:
 
     from compress.batching import encode
     from compress.data import load_task_data
-    from compress.loading import load_model as load_classifier
+    from compress.loading import load_model
     from compress.models import resolve_model
     from compress.predictors import TorchPredictor, predict_logits
 
     data = load_task_data(DATA)
-    loaded = load_classifier(resolve_model(folder), data.label_map.names, allow_new_head=False)
+    loaded = load_model(resolve_model(folder), data.label_map.names, allow_new_head=False)
     data = data.with_label_order(loaded.label_order)
     encoded = encode(loaded.tokenizer, data.evaluation.texts, 128)
     logits = predict_logits(TorchPredictor("m", loaded.model), encoded)

@@ -86,6 +86,30 @@ def main() -> None:
                   f"| {100 * entry['agreement_with_baseline']:.1f}% |")
         env = report["benchmark"]["environment"]
         print(f"\nMachine: {env['cpu']}, {env['threads']} threads, int8 instructions: {', '.join(env['int8_instructions'])}.")
+        if bench == "bench-vocab":
+            trim_coverage(report, runs)
+
+
+def trim_coverage(report: dict, runs: Path) -> None:
+    """Agreement of the trimmed model with the untrimmed one, on test headlines whose tokens were all
+    kept and on the others (predictions from the bench report, both in split order)."""
+    from transformers import AutoTokenizer
+
+    from compress.data import load_task_data
+
+    rows = {e["name"]: e for e in [report["benchmark"]["baseline"], *report["benchmark"]["candidates"]]}
+    trimmed = next((e for n, e in rows.items() if n.startswith("runs/vocab/trim-int8:model")), None)
+    if trimmed is None:
+        return
+    old = AutoTokenizer.from_pretrained(runs / "minilm-teacher-s42" / "model")
+    kept = set(AutoTokenizer.from_pretrained(runs / "trim-int8" / "model").get_vocab())
+    texts = load_task_data(report["inputs"]["data"]).evaluation.texts
+    ids = old(list(texts), add_special_tokens=False, truncation=True, max_length=126)["input_ids"]
+    covered = np.array([all(t in kept for t in old.convert_ids_to_tokens(i)) for i in ids])
+    same = np.array(trimmed["predictions"]) == np.array(report["benchmark"]["baseline"]["predictions"])
+    print(f"\nTrim coverage: {covered.sum()} of {len(texts)} test headlines have every token kept; the trimmed "
+          f"model agrees with the untrimmed one on {same[covered].mean():.1%} of them and on "
+          f"{same[~covered].mean():.1%} of the other {(~covered).sum()}.")
 
 
 if __name__ == "__main__":
