@@ -251,3 +251,16 @@ def _load_hub(dataset_id: str, config: str | None = None) -> dict[str, Any]:
     if "train" not in found:
         raise CompressError(f"dataset {dataset_id!r} has no train split (splits: {', '.join(loaded)})")
     return found
+
+
+def read_corpus(path: Path | str, max_lines: int | None, what: str) -> list[str]:
+    """Unlabeled text, one example a line (blank lines skipped), the first `max_lines` lines if set."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise CompressError(f"{what}: corpus not found: {path}")
+    try:
+        with open(file, encoding="utf-8") as handle:
+            lines = [line.strip() for _, line in zip(range(max_lines or 10**12), handle)]
+    except UnicodeDecodeError as exc:
+        raise CompressError(f"{what}: {file} is not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    return [line for line in lines if line]

@@ -132,7 +132,7 @@ def _load_inputs(recipe: Recipe, options: RunOptions, model_ref: str, data_ref: 
     )
     log(f"  train {len(data.train)}, selection {len(data.selection)} ({data.selection.name}), "
         f"evaluation {len(data.evaluation)} ({data.evaluation.name}), {len(data.label_map.names)} labels")
-    first_training = next((spec_for(p) for p in recipe.passes if not spec_for(p).changes_tokenizer), None)
+    first_training = next((spec_for(p) for p in recipe.passes if spec_for(p).uses_head), None)
     trains_head = first_training is not None and first_training.trains_head
     torch.manual_seed(recipe.seed)
     loaded = load_model(source, data.label_map.names, allow_new_head=trains_head, trust_remote_code=options.trust_remote_code)

@@ -46,6 +46,7 @@ def _no_stray_files(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf-datasets"))
     monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mpl"))
+    monkeypatch.setenv("COMPRESS_CACHE", str(tmp_path / "compress-cache"))
 
 
 def run_inline_recipe(text: str, model: Path, data: Path, out: Path, *extra: str) -> int:

@@ -24,7 +24,7 @@ def main(data_folder: str, out: str) -> None:
         Path(out).write_text(json.dumps({
             "processes": result.processes,
             "losses": [e["train_loss"] for e in result.epochs],
-            "selection_accuracy": result.best_accuracy,
+            "selection_accuracy": result.best_score,
             "selection_logits": logits(model, selection).tolist(),
         }))
 

@@ -2,6 +2,7 @@
 
 from compress.passes.base import REGISTRY, PassConfig, PassSpec, Stage, register, spec_for
 from compress.passes import (  # noqa: F401  (registration)
+    adapt_mlm,
     block_movement,
     distill,
     export_onnx,

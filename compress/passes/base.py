@@ -44,19 +44,20 @@ class PassSpec:
     summary: str
     trains_head: bool = False  # may start from a model without a classifier for the data's labels
     changes_tokenizer: bool = False  # the artifact leaves with another tokenizer (and embedding)
+    uses_head: bool = True  # reads or trains the classification head (False: passes it through untouched)
 
 
 REGISTRY: dict[str, PassSpec] = {}
 
 
 def register(name: str, config: type[PassConfig], stage: Stage, summary: str, *, trains_head: bool = False,
-             changes_tokenizer: bool = False) -> Callable[[PassFunction], PassFunction]:
+             changes_tokenizer: bool = False, uses_head: bool = True) -> Callable[[PassFunction], PassFunction]:
     """Register `function` as the implementation of pass `name`, with the facts it declares."""
 
     def decorate(function: PassFunction) -> PassFunction:
         if name in REGISTRY:
             raise ValueError(f"pass {name!r} registered twice")
-        REGISTRY[name] = PassSpec(name, config, stage, function, summary, trains_head, changes_tokenizer)
+        REGISTRY[name] = PassSpec(name, config, stage, function, summary, trains_head, changes_tokenizer, uses_head)
         return function
 
     return decorate

@@ -32,32 +32,40 @@ def _loop_fields() -> tuple[str, ...]:
     return tuple(name for name in TrainingOptions.model_fields if name in TrainSettings.__dataclass_fields__)
 
 
+def loop_settings(options: TrainingOptions, artifact: Artifact, seed: int) -> Any:
+    """The loop's settings for this pass: its options, the run's checkpoint folder and resume flag."""
+    from compress.training.loop import TrainSettings
+
+    return TrainSettings(**{name: getattr(options, name) for name in _loop_fields()}, seed=seed,
+                         checkpoint_dir=artifact.checkpoint_dir, resume=artifact.resume)
+
+
+def option_hooks(options: TrainingOptions) -> list[Any]:
+    """Hooks the shared options ask for."""
+    from compress.training.param_groups import EmbeddingLearningRate
+
+    if options.embedding_learning_rate is None:
+        return []
+    return [EmbeddingLearningRate(options.embedding_learning_rate, options.weight_decay)]
+
+
 def run_training(model: Any, artifact: Artifact, options: TrainingOptions, hooks: Sequence[Any] = ()) -> tuple[Any, dict[str, Any]]:
     """Train `model` on the artifact's data with these options; return the result and report details."""
     from compress.batching import encode
-    from compress.training.loop import TrainSettings, train
-    from compress.training.param_groups import EmbeddingLearningRate
+    from compress.training.loop import train
 
     data, tokenizer = artifact.data, artifact.tokenizer
-    if options.embedding_learning_rate is not None:
-        hooks = [*hooks, EmbeddingLearningRate(options.embedding_learning_rate, options.weight_decay)]
-    settings = TrainSettings(
-        **{name: getattr(options, name) for name in _loop_fields()},
-        seed=artifact.seed,
-        checkpoint_dir=artifact.checkpoint_dir,
-        resume=artifact.resume,
-    )
     result = train(
         model,
         (encode(tokenizer, data.train.texts, artifact.max_length), data.train.labels),
         (encode(tokenizer, data.selection.texts, artifact.max_length), data.selection.labels),
-        settings,
-        hooks,
+        loop_settings(options, artifact, artifact.seed),
+        [*hooks, *option_hooks(options)],
     )
     details = {
         "best_epoch": result.best_epoch,
         "selection_split": data.selection.name,
-        "selection_accuracy": round(result.best_accuracy, 4),
+        "selection_accuracy": round(result.best_score, 4),
         "train_examples": len(data.train),
         "precision": result.precision,
         "processes": result.processes,

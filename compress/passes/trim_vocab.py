@@ -21,7 +21,7 @@ class TrimVocabConfig(PassConfig):
 
 
 @register("trim_vocab", TrimVocabConfig, Stage.TORCH, "keep only the vocabulary the training text uses (smaller embedding)",
-          changes_tokenizer=True)
+          changes_tokenizer=True, uses_head=False)
 def trim_vocab(config: TrimVocabConfig, artifact: Artifact) -> tuple[Artifact, dict[str, Any]]:
     from compress.vocab.trim import tokens_to_keep, trim_embeddings, trim_tokenizer
 

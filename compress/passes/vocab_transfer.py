@@ -28,6 +28,7 @@ class VocabTransferConfig(PassConfig):
     corpus: Path | None = Field(None, description="extra unlabeled text (one example a line) to train the tokenizer on")
     corpus_lines: int | None = Field(None, ge=1, description="use only the first N lines of the corpus")
     include_training_split: bool = Field(True, description="train the tokenizer on the training split's texts too")
+    cache: bool = Field(True, description="reuse a tokenizer trained on the same texts and settings ($COMPRESS_CACHE)")
 
 
 def _trained_once(config: VocabTransferConfig, artifact: Artifact) -> Any:
@@ -40,7 +41,6 @@ def _trained_once(config: VocabTransferConfig, artifact: Artifact) -> Any:
     from transformers import AutoTokenizer
 
     from compress.training.loop import process_state
-    from compress.vocab.transfer import train_tokenizer
 
     saved = artifact.checkpoint_dir / "tokenizer" if artifact.checkpoint_dir else None
     if saved is not None and artifact.resume and (saved / "tokenizer.json").is_file():
@@ -48,8 +48,7 @@ def _trained_once(config: VocabTransferConfig, artifact: Artifact) -> Any:
     state = process_state(training=False)
     new = None
     if state.is_main_process:
-        new = train_tokenizer(training_texts(config, artifact), artifact.tokenizer, config.algorithm, config.vocab_size,
-                              config.lowercase, config.min_frequency)
+        new = _cached_or_trained(config, artifact)
         if saved is not None:
             new.save_pretrained(saved)
     state.wait_for_everyone()
@@ -60,24 +59,39 @@ def _trained_once(config: VocabTransferConfig, artifact: Artifact) -> Any:
     return new
 
 
+def _cached_or_trained(config: VocabTransferConfig, artifact: Artifact) -> Any:
+    """Training ties break differently in every process, so the cache is also what makes two runs
+    (seeds of one study, say) share one tokenizer; its key is everything the training reads."""
+    from transformers import AutoTokenizer
+
+    from compress import cache
+    from compress.vocab.transfer import train_tokenizer
+
+    texts = training_texts(config, artifact)
+    settings = config.model_dump(mode="json", include={"vocab_size", "algorithm", "lowercase", "min_frequency"})
+    key = cache.content_key("vocab_transfer-1", settings, artifact.tokenizer.backend_tokenizer.to_str(), "\n".join(texts))
+    if config.cache and (hit := cache.entry("tokenizers", key)) is not None:
+        return AutoTokenizer.from_pretrained(hit)
+    new = train_tokenizer(texts, artifact.tokenizer, config.algorithm, config.vocab_size, config.lowercase,
+                          config.min_frequency)
+    if config.cache:
+        with cache.writing("tokenizers", key) as folder:
+            new.save_pretrained(folder)
+    return new
+
+
 def training_texts(config: VocabTransferConfig, artifact: Artifact) -> list[str]:
+    from compress.data import read_corpus
+
     texts = list(artifact.data.train.texts) if config.include_training_split else []
     if config.corpus is not None:
-        path = Path(config.corpus).expanduser()
-        if not path.is_file():
-            raise CompressError(f"vocab_transfer: corpus not found: {config.corpus}")
-        try:
-            with open(path, encoding="utf-8") as handle:
-                lines = [line.strip() for _, line in zip(range(config.corpus_lines or 10**9), handle)]
-        except UnicodeDecodeError as exc:
-            raise CompressError(f"vocab_transfer: {path} is not UTF-8 ({exc.reason} at byte {exc.start})") from None
-        texts += [line for line in lines if line]
+        texts += read_corpus(config.corpus, config.corpus_lines, "vocab_transfer")
     return texts
 
 
 @register("vocab_transfer", VocabTransferConfig, Stage.TORCH,
           "train an in-domain tokenizer and move the embeddings onto it (fast vocabulary transfer)",
-          changes_tokenizer=True)
+          changes_tokenizer=True, uses_head=False)
 def vocab_transfer(config: VocabTransferConfig, artifact: Artifact) -> tuple[Artifact, dict[str, Any]]:
     from compress.vocab.audit import audit_tokenizer
     from compress.vocab.transfer import transfer_embeddings

@@ -57,6 +57,11 @@ class TrainHook:
         """Extra optimizer groups (e.g. pruning scores with their own learning rate)."""
         return []
 
+    def model_inputs(self, rows: np.ndarray, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The model's arguments for this batch (the tokenized inputs and `labels`); an objective
+        other than the task's (masked LM) rewrites them."""
+        return batch
+
     def forward_kwargs(self) -> dict[str, Any]:
         """Extra model arguments, e.g. output_hidden_states for a hidden-state loss."""
         return {}
@@ -76,10 +81,19 @@ class TrainHook:
         """Called after the best epoch's weights are loaded back, to rebuild state derived from them."""
 
 
+@dataclass(frozen=True)
+class Selection:
+    """How the best epoch is chosen: a score of the model as it is, higher is better, and its
+    name in the epoch records. The default is accuracy on the selection split."""
+
+    name: str
+    score: Callable[[torch.nn.Module], float]
+
+
 @dataclass
 class TrainResult:
     best_epoch: int = -1
-    best_accuracy: float = -1.0
+    best_score: float = -math.inf
     epochs: list[dict[str, float]] = field(default_factory=list)
     steps: int = 0
     cost: dict[str, Any] = field(default_factory=dict)
@@ -119,6 +133,7 @@ def train(
     settings: TrainSettings,
     hooks: Sequence[TrainHook] = (),
     log: Callable[[str], None] = logging.getLogger("compress").info,
+    selection: Selection | None = None,
 ) -> TrainResult:
     """Train in place on accelerate's device (a GPU when there is one).
 
@@ -128,7 +143,7 @@ def train(
     """
     home = next(model.parameters()).device
     try:
-        return _train(model, train_data, selection_data, settings, hooks, log)
+        return _train(model, train_data, selection_data, settings, hooks, log, selection)
     finally:
         model.to(home).eval()
 
@@ -140,9 +155,12 @@ def _train(
     settings: TrainSettings,
     hooks: Sequence[TrainHook],
     log: Callable[[str], None],
+    selection: Selection | None,
 ) -> TrainResult:
     state = process_state()
     rank, world, device = state.process_index, state.num_processes, state.device
+    if selection is None:
+        selection = Selection("accuracy", lambda m: evaluate_accuracy(m, selection_data, settings.eval_batch_size, rank, world))
     torch.manual_seed(settings.seed)
     model.to(device)
     plan = plan_precision(settings.precision, device, log if state.is_main_process else lambda _: None)
@@ -158,7 +176,7 @@ def _train(
     position, best_state, stale = Position(), None, 0
     if checkpoints and settings.resume and checkpoints.exists():
         position, progress, best_state = checkpoints.load(model, optimizer, schedule, scaler)
-        result.best_epoch, result.best_accuracy, result.epochs = progress["best_epoch"], progress["best_accuracy"], progress["epochs"]
+        result.best_epoch, result.best_score, result.epochs = progress["best_epoch"], progress["best_score"], progress["epochs"]
         stale, result.resumed_at_step = progress["stale"], position.step
         for hook in hooks:  # bring schedules to where the run stopped
             hook.after_step(position.step, total_steps)
@@ -169,7 +187,7 @@ def _train(
 
     def save(finished: bool = False) -> None:
         position.finished = finished
-        progress = {"best_epoch": result.best_epoch, "best_accuracy": result.best_accuracy, "epochs": result.epochs, "stale": stale}
+        progress = {"best_epoch": result.best_epoch, "best_score": result.best_score, "epochs": result.epochs, "stale": stale}
         if checkpoints and state.is_main_process:
             checkpoints.save(model, optimizer, schedule, scaler, position, progress, best_state)
         state.wait_for_everyone()
@@ -186,8 +204,11 @@ def _train(
             global_rows = order[index * settings.batch_size : (index + 1) * settings.batch_size]
             rows, share = _my_share(global_rows, rank, world)
             inputs = {k: torch.from_numpy(v).to(device) for k, v in encoded.batch(rows).items()}
+            batch = {**inputs, "labels": torch.from_numpy(labels[rows]).to(device)}
+            for hook in hooks:
+                batch = hook.model_inputs(rows, batch)
             with plan.autocast(device):
-                outputs = runner(**inputs, labels=torch.from_numpy(labels[rows]).to(device), **forward_kwargs)
+                outputs = runner(**batch, **forward_kwargs)
                 loss = outputs.loss
                 for hook in hooks:
                     loss = hook.loss(rows, inputs, outputs, loss)
@@ -213,13 +234,13 @@ def _train(
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}", refresh=False)
         bar.close()
 
-        accuracy = evaluate_accuracy(model, selection_data, settings.eval_batch_size, rank, world)
+        score = selection.score(model)
         # each process logged its share-weighted loss; their mean across processes is the global batch mean
         mean_loss = _sum_across_processes(float(np.mean(losses)) if losses else 0.0, device, world) / world
-        result.epochs.append({"epoch": epoch + 1, "train_loss": mean_loss, "selection_accuracy": accuracy})
+        result.epochs.append({"epoch": epoch + 1, "train_loss": mean_loss, f"selection_{selection.name}": score})
         eligible = all(hook.checkpoint_eligible() for hook in hooks)
-        if eligible and accuracy > result.best_accuracy:
-            result.best_epoch, result.best_accuracy = epoch + 1, accuracy
+        if eligible and score > result.best_score:
+            result.best_epoch, result.best_score = epoch + 1, score
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             stale = 0
         elif eligible:

@@ -1,0 +1,66 @@
+"""A content-addressed cache for results that are slow to make and depend only on their inputs.
+
+A trained tokenizer and a masked-LM-adapted encoder are functions of their inputs (texts,
+weights, settings); keyed by a hash of those, they are made once and reused by every run,
+seed and process that asks for the same thing. The root is `$COMPRESS_CACHE`, else
+`~/.cache/compress`. Entries are written to a temporary folder and renamed into place, so a
+reader sees a whole entry or none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+ENV = "COMPRESS_CACHE"
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get(ENV) or Path.home() / ".cache" / "compress").expanduser()
+
+
+def content_key(*parts: Any) -> str:
+    """A hash of strings, bytes, and tensors or arrays (by dtype, shape and bytes), in order."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(b"\x00")
+        if isinstance(part, bytes):
+            digest.update(part)
+        elif hasattr(part, "detach"):  # a torch tensor
+            import torch
+
+            tensor = part.detach().cpu().contiguous()
+            digest.update(f"{tensor.dtype}{tuple(tensor.shape)}".encode())
+            digest.update(tensor.view(-1).view(torch.uint8).numpy().tobytes())
+        else:
+            digest.update(str(part).encode())
+    return digest.hexdigest()
+
+
+def entry(kind: str, key: str) -> Path | None:
+    """The folder of a finished entry, or None."""
+    folder = cache_root() / kind / key
+    return folder if (folder / ".complete").is_file() else None
+
+
+@contextmanager
+def writing(kind: str, key: str) -> Iterator[Path]:
+    """A temporary folder to fill; on success it becomes the entry (a concurrent writer's entry wins)."""
+    parent = cache_root() / kind
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=parent))
+    try:
+        yield staging
+        (staging / ".complete").write_text(key)
+        try:
+            staging.rename(parent / key)
+        except OSError:  # another process finished the same entry first: theirs is as good
+            if entry(kind, key) is None:
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
