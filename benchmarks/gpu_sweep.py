@@ -24,8 +24,6 @@ BASE = str(REPO / ".carry/base")
 
 
 def evaluate(folder: str) -> dict:
-    import numpy as np
-    import torch
 
     from compress.batching import encode
     from compress.data import load_task_data
@@ -45,8 +43,23 @@ def evaluate(folder: str) -> dict:
 def run(job: dict) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"
-        cmd = [sys.executable, "-m", "compress", "run", str(REPO / job["recipe"]), "--model", {"BASE": BASE}.get(job.get("model"), job.get("model", TEACHER)),
-               "--data", DATA, "--out", str(out), "--set", "benchmark.enabled=false", "--set", f"seed={job['seed']}"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "compress",
+            "run",
+            str(REPO / job["recipe"]),
+            "--model",
+            {"BASE": BASE}.get(job.get("model"), job.get("model", TEACHER)),
+            "--data",
+            DATA,
+            "--out",
+            str(out),
+            "--set",
+            "benchmark.enabled=false",
+            "--set",
+            f"seed={job['seed']}",
+        ]
         for item in job.get("set", []):
             cmd += ["--set", item]
         started = time.time()

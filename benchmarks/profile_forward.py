@@ -25,8 +25,8 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from compress.batching import encode
-from compress.measure.timing import measure
 from compress.data import load_task_data
+from compress.measure.timing import measure
 from compress.predictors import TorchPredictor
 from compress.pruning.flops import encoder_cost
 from compress.pruning.fold import load_pruned
@@ -47,8 +47,11 @@ def op_split(predictor: TorchPredictor, inputs: list[dict[str, np.ndarray]]) -> 
     def ms_per_call(ops: set[str]) -> float:
         return sum(e.self_cpu_time_total for e in events if e.key in ops) / len(inputs) / 1000
 
-    return {"profiled_wall_ms": 1000 * wall / len(inputs), "gemm_ms": ms_per_call(GEMM_OPS),
-            "attention_ms": ms_per_call(ATTENTION_OPS)}
+    return {
+        "profiled_wall_ms": 1000 * wall / len(inputs),
+        "gemm_ms": ms_per_call(GEMM_OPS),
+        "attention_ms": ms_per_call(ATTENTION_OPS),
+    }
 
 
 def gemm_rates(tokens: int, hidden: int, widths: list[int], calls: int = 300) -> list[tuple[int, float, float]]:
@@ -98,7 +101,7 @@ def main() -> None:
     cuts = [1 - params / cuts[0] for params in cuts]
     timings = measure(predictors, inputs, min_iterations=args.repeats * len(inputs), min_seconds=0, rounds=args.repeats)
     rows = []
-    for predictor, cut in zip(predictors, cuts):
+    for predictor, cut in zip(predictors, cuts, strict=False):
         stats = op_split(predictor, inputs)
         stats["gemm_share"] = stats["gemm_ms"] / stats["profiled_wall_ms"]
         stats["linear_cut"] = cut
@@ -107,18 +110,27 @@ def main() -> None:
         rows.append((predictor.name, stats))
 
     base = rows[0][1]
-    print(f"{len(inputs)} examples of the evaluation split, {tokens:.1f} tokens on average, {args.threads} threads, "
-          f"torch {torch.__version__}\n")
-    print("| model | batch-1 p50 ms | speedup (rounds) | GEMM share of a call | GEMM ms | attention ms | "
-          "linear params cut | bound if GEMMs shrink with the cut |")
+    print(
+        f"{len(inputs)} examples of the evaluation split, {tokens:.1f} tokens on average, {args.threads} threads, "
+        f"torch {torch.__version__}\n"
+    )
+    print(
+        "| model | batch-1 p50 ms | speedup (rounds) | GEMM share of a call | GEMM ms | attention ms | "
+        "linear params cut | bound if GEMMs shrink with the cut |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name, s in rows:
         ratios = base["rounds"] / s["rounds"]
         bound = 1 / (1 - base["gemm_share"] * s["linear_cut"])
-        print(f"| {name} | {s['wall_ms']:.2f} | {np.median(ratios):.2f}x ({ratios.min():.2f}-{ratios.max():.2f}) "
-              f"| {s['gemm_share']:.0%} | {s['gemm_ms']:.2f} | {s['attention_ms']:.2f} | {s['linear_cut']:.1%} | {bound:.2f}x |")
-    print(f"\nAt the baseline's GEMM share, a 1.25x speedup needs a linear-parameter cut of "
-          f"{(1 - 1 / 1.25) / base['gemm_share']:.1%}.")
+        print(
+            f"| {name} | {s['wall_ms']:.2f} | {np.median(ratios):.2f}x ({ratios.min():.2f}-{ratios.max():.2f}) "
+            f"| {s['gemm_share']:.0%} | {s['gemm_ms']:.2f} | {s['attention_ms']:.2f} | {s['linear_cut']:.1%} "
+            f"| {bound:.2f}x |"
+        )
+    print(
+        f"\nAt the baseline's GEMM share, a 1.25x speedup needs a linear-parameter cut of "
+        f"{(1 - 1 / 1.25) / base['gemm_share']:.1%}."
+    )
 
     hidden = predictors[0].model.config.hidden_size
     widths = [384, 768, 992, 1016, 1024, 1152, 1536]

@@ -14,8 +14,8 @@ import argparse
 import json
 import time
 
-from compress.measure.environment import environment
 from compress.cpus import default_threads
+from compress.measure.environment import environment
 from compress.regress import GateSettings, Slowed, Thresholds, run_gate
 
 
@@ -32,12 +32,26 @@ def main() -> None:
     for repeat in range(args.repeats):
         for factor in args.factors:
             started = time.perf_counter()
-            verdict = run_gate(args.model, args.model, args.data, thresholds, settings, log=lambda _: None,
-                               wrap_candidate=lambda p, f=factor: Slowed(p, f))
+            verdict = run_gate(
+                args.model,
+                args.model,
+                args.data,
+                thresholds,
+                settings,
+                log=lambda _: None,
+                wrap_candidate=lambda p, f=factor: Slowed(p, f),
+            )
             speed = verdict.checks[0]
-            results.append({"repeat": repeat + 1, "factor": factor, "speedup": round(speed.measured, 4),
-                            "rounds": [round(v, 4) for v in speed.spread], "passed": verdict.passed,
-                            "seconds": round(time.perf_counter() - started, 1)})
+            results.append(
+                {
+                    "repeat": repeat + 1,
+                    "factor": factor,
+                    "speedup": round(speed.measured, 4),
+                    "rounds": [round(v, 4) for v in speed.spread],
+                    "passed": verdict.passed,
+                    "seconds": round(time.perf_counter() - started, 1),
+                }
+            )
             print(json.dumps(results[-1]), flush=True)
     print("\n| slowed by | runs | measured speedup (median of rounds), each run | verdicts |")
     print("|---|---|---|---|")
@@ -47,8 +61,10 @@ def main() -> None:
         speeds = ", ".join(f"{r['speedup']:.3f}" for r in mine)
         print(f"| {factor:g}x | {len(mine)} | {speeds} | {verdicts} |")
     env = environment(default_threads())
-    print(f"\nthreshold: min_speedup {1 / 1.2:.3f} (20% slower allowed); {env['cpu']}, {env['threads']} threads, "
-          f"commit {env['commit']}; settings {settings.model_dump()}")
+    print(
+        f"\nthreshold: min_speedup {1 / 1.2:.3f} (20% slower allowed); {env['cpu']}, {env['threads']} threads, "
+        f"commit {env['commit']}; settings {settings.model_dump()}"
+    )
 
 
 if __name__ == "__main__":

@@ -39,7 +39,6 @@ from pathlib import Path
 from statistics import mean, pstdev
 
 import numpy as np
-
 from study_args import study_parser
 
 REPO = Path(__file__).resolve().parent.parent
@@ -67,13 +66,25 @@ def matrix(quick: bool) -> list[Config]:
         Config("KD, 3-layer student", "kd-6to3.yaml", [epochs(1, "distill", 8, 1)], int8=True),
     ]
     if not quick:
-        rows.append(Config("bf16 mixed-precision fine-tuning", "finetune-bf16.yaml", [epochs(0, "finetune", 6, 2)], model="base"))
-    for level in ([25] if quick else [25, 50, 75]):
+        rows.append(
+            Config(
+                "bf16 mixed-precision fine-tuning", "finetune-bf16.yaml", [epochs(0, "finetune", 6, 2)], model="base"
+            )
+        )
+    for level in [25] if quick else [25, 50, 75]:
         # fewer epochs than the recipes' 10+6 keep 12 pruning runs near the 2-hour budget on 2 cores;
         # 25%, the published configuration, gets 6+3, the others 4+2
-        prune = [epochs(0, "block_movement", 6 if level == 25 else 4, 1), epochs(2, "distill", 3 if level == 25 else 2, 1)]
-        rows.append(Config(f"prune {level}%, no KD", f"prune{level}-kd.yaml",
-                           prune + ["passes.0.block_movement.alpha=0", "passes.2.distill.alpha=0"]))
+        prune = [
+            epochs(0, "block_movement", 6 if level == 25 else 4, 1),
+            epochs(2, "distill", 3 if level == 25 else 2, 1),
+        ]
+        rows.append(
+            Config(
+                f"prune {level}%, no KD",
+                f"prune{level}-kd.yaml",
+                [*prune, "passes.0.block_movement.alpha=0", "passes.2.distill.alpha=0"],
+            )
+        )
         rows.append(Config(f"prune {level}% + KD", f"prune{level}-kd.yaml", prune, int8=True))
     return rows
 
@@ -111,15 +122,42 @@ def train(config: Config, seed: int, args: argparse.Namespace, env: dict[str, st
     logs = out.parent if args.jobs > 1 else None  # one job at a time writes to the console
     if not (out / "report.json").is_file():
         model = {"teacher": str(args.teacher / "model"), "base": "minilm"}[config.model]
-        command = [sys.executable, "-m", "compress", "run", str(REPO / "recipes" / config.recipe), "--model", model,
-                   "--data", args.data, "--out", str(out), "--overwrite", "--set", f"seed={seed}", *NO_BENCH]
+        command = [
+            sys.executable,
+            "-m",
+            "compress",
+            "run",
+            str(REPO / "recipes" / config.recipe),
+            "--model",
+            model,
+            "--data",
+            args.data,
+            "--out",
+            str(out),
+            "--overwrite",
+            "--set",
+            f"seed={seed}",
+            *NO_BENCH,
+        ]
         for item in config.sets:
             command += ["--set", item]
         _run(command, env, logs / f"{out.name}.log" if logs else None)
     if config.int8 and not (out.parent / f"{out.name}-int8" / "report.json").is_file():
-        command = [sys.executable, "-m", "compress", "run", str(REPO / "recipes" / "int8-dynamic.yaml"), "--model",
-                   str(out / "model"), "--data", args.data, "--out", str(out.parent / f"{out.name}-int8"), "--overwrite",
-                   *NO_BENCH]
+        command = [
+            sys.executable,
+            "-m",
+            "compress",
+            "run",
+            str(REPO / "recipes" / "int8-dynamic.yaml"),
+            "--model",
+            str(out / "model"),
+            "--data",
+            args.data,
+            "--out",
+            str(out.parent / f"{out.name}-int8"),
+            "--overwrite",
+            *NO_BENCH,
+        ]
         _run(command, env, logs / f"{out.name}-int8.log" if logs else None)
     return out
 
@@ -132,9 +170,25 @@ def measure(candidates: dict[str, str], args: argparse.Namespace) -> dict:
     """All outputs against the teacher in one `compress bench` process."""
     out = args.out / "bench"
     if not (out / "report.json").is_file():
-        command = [sys.executable, "-m", "compress", "bench", *candidates.values(), "--baseline", str(args.teacher / "model"),
-                   "--data", args.data, "--out", str(out), "--overwrite", "--no-memory",
-                   "--min-seconds", str(2.0 if args.quick else 5.0), "--rounds", "3" if args.quick else "5"]
+        command = [
+            sys.executable,
+            "-m",
+            "compress",
+            "bench",
+            *candidates.values(),
+            "--baseline",
+            str(args.teacher / "model"),
+            "--data",
+            args.data,
+            "--out",
+            str(out),
+            "--overwrite",
+            "--no-memory",
+            "--min-seconds",
+            str(2.0 if args.quick else 5.0),
+            "--rounds",
+            "3" if args.quick else "5",
+        ]
         print("+", " ".join(command[:8]), "...", flush=True)
         subprocess.run(command, check=True)
     return json.loads((out / "report.json").read_text())
@@ -159,7 +213,9 @@ def spread(values: list[float], spec: str) -> str:
 def main() -> None:
     parser = study_parser(__doc__)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--jobs", type=int, default=1, help="trainings at a time, sharing the cores (the benchmark runs alone)")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="trainings at a time, sharing the cores (the benchmark runs alone)"
+    )
     args = parser.parse_args()
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
@@ -175,7 +231,7 @@ def main() -> None:
     candidates: dict[str, str] = {}
     for config in configs:
         members, members_int8 = [], []
-        for seed in (seeds if config.trained else [0]):
+        for seed in seeds if config.trained else [0]:
             run = runs[(config.name, seed)]
             key = f"{slug(config.name)}-{seed}"
             final = run / "onnx" / "model_int8_dynamic.onnx" if not config.trained else run / "model"
@@ -190,9 +246,11 @@ def main() -> None:
     fresh_bench = not (args.out / "bench" / "report.json").is_file()
     report = measure(candidates, args)
     finished = time.monotonic()
-    wall = (f"Wall time of the command: {(finished - started) / 60:.0f} min; training {(trained - started) / 60:.0f} min "
-            f"({fresh} of {len(tasks)} runs trained by this invocation, {args.jobs} at a time), benchmark "
-            f"{(finished - trained) / 60:.0f} min{'' if fresh_bench else ' (reused)'}.")
+    wall = (
+        f"Wall time of the command: {(finished - started) / 60:.0f} min; training {(trained - started) / 60:.0f} min "
+        f"({fresh} of {len(tasks)} runs trained by this invocation, {args.jobs} at a time), benchmark "
+        f"{(finished - trained) / 60:.0f} min{'' if fresh_bench else ' (reused)'}."
+    )
     write(report, rows, candidates, args, wall)
 
 
@@ -222,23 +280,40 @@ def write(report: dict, rows: list, candidates: dict[str, str], args: argparse.N
             f"{spread([100 * e['quality']['macro_f1']['value'] for e in entries], '.1f')} | "
             f"{spread([e['latency_ms']['p50'] for e in entries], '.2f')} | {spread(speed, '.2f')}x | "
             f"{spread([e['throughput']['samples_per_second'] for e in entries], '.1f')} | "
-            f"{spread([e['size_mb'] for e in entries], '.1f')} | {train_s} | {spread(kwh, '.5f') if kwh else '-'} |")
+            f"{spread([e['size_mb'] for e in entries], '.1f')} | {train_s} | {spread(kwh, '.5f') if kwh else '-'} |"
+        )
         points.append((name, mean(speed), mean(acc)))
     environment = bench["environment"]
     text = [
-        "# Reproduction: the MahaNews study's matrix with the packaged MiniLM", "",
-        "Command: `python benchmarks/reproduce.py --teacher " + str(args.teacher) + " --data " + args.data
-        + " --out " + str(args.out) + (" --quick" if args.quick else "") + (f" --jobs {args.jobs}" if args.jobs > 1 else "")
-        + "`", "", wall, "",
-        f"Environment: {environment.get('cpu')}, {environment.get('threads')} threads, Python {environment.get('python')}, "
-        f"compress commit {environment.get('commit')}; libraries {json.dumps(environment.get('libraries'))}.", "",
-        f"Accuracy on '{bench['evaluation']['split']}' ({bench['evaluation']['examples']} examples). Every row was measured "
+        "# Reproduction: the MahaNews study's matrix with the packaged MiniLM",
+        "",
+        "Command: `python benchmarks/reproduce.py --teacher "
+        + str(args.teacher)
+        + " --data "
+        + args.data
+        + " --out "
+        + str(args.out)
+        + (" --quick" if args.quick else "")
+        + (f" --jobs {args.jobs}" if args.jobs > 1 else "")
+        + "`",
+        "",
+        wall,
+        "",
+        f"Environment: {environment.get('cpu')}, {environment.get('threads')} threads, Python "
+        f"{environment.get('python')}, "
+        f"compress commit {environment.get('commit')}; libraries {json.dumps(environment.get('libraries'))}.",
+        "",
+        f"Accuracy on '{bench['evaluation']['split']}' ({bench['evaluation']['examples']} examples). Every "
+        "row was measured "
         "in one process with the baseline, batch-1 latency in interleaved rounds. Trained rows: mean ± population "
-        "standard deviation over seeds " + ", ".join(map(str, args.seeds[:1] if args.quick else args.seeds))
+        "standard deviation over seeds "
+        + ", ".join(map(str, args.seeds[:1] if args.quick else args.seeds))
         + " (a single run shows its bootstrap 95% interval instead). The change is the mean over seeds of accuracy "
         "minus the baseline's on the same examples, with a paired bootstrap interval over examples (not over seeds). "
-        "Energy is codecarbon's estimate where no hardware counter exists.", "",
-        *lines, "",
+        "Energy is codecarbon's estimate where no hardware counter exists.",
+        "",
+        *lines,
+        "",
     ]
     (args.out / "RESULTS.md").write_text("\n".join(text), encoding="utf-8")
     _plot(points, 100 * base["quality"]["accuracy"]["value"], args.out / "results.png")

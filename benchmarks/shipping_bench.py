@@ -62,9 +62,11 @@ def load_test(reference: str, texts: list[str], seconds: float, clients: int, ba
     import httpx
 
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "compress", "serve", reference, "--port", str(port),
-                               "--max-batch-size", str(batch)],
-                              stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "compress", "serve", reference, "--port", str(port), "--max-batch-size", str(batch)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 120
@@ -107,9 +109,14 @@ def load_test(reference: str, texts: list[str], seconds: float, clients: int, ba
         server.terminate()
         server.wait(timeout=60)
     ms = np.array(latencies) * 1000
-    return {"requests_per_second": len(latencies) / wall, "p50_ms": float(np.percentile(ms, 50)),
-            "p99_ms": float(np.percentile(ms, 99)), "failed": failures[0], "requests": len(latencies),
-            "texts_per_model_call": served["texts"] / max(1, served["batches"])}
+    return {
+        "requests_per_second": len(latencies) / wall,
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "failed": failures[0],
+        "requests": len(latencies),
+        "texts_per_model_call": served["texts"] / max(1, served["batches"]),
+    }
 
 
 def main() -> None:
@@ -131,20 +138,29 @@ def main() -> None:
         results[f"predict {name}"] = {"rows_per_second": rates[name]}
         if name == "candidate":
             expected = bench_labels(Path(args.candidate), args.data)
-            results["predict candidate"]["same_labels_as_bench"] = None if expected is None else float(labels == expected)
+            results["predict candidate"]["same_labels_as_bench"] = (
+                None if expected is None else float(labels == expected)
+            )
     with open(args.data, encoding="utf-8", newline="") as handle:
         texts = [row["text"] for row in csv.DictReader(handle)]
-    for name, reference, batch in (("baseline, micro-batched", args.baseline, 32),
-                                   ("candidate, micro-batched", args.candidate, 32),
-                                   ("candidate, batch 1", args.candidate, 1)):
+    for name, reference, batch in (
+        ("baseline, micro-batched", args.baseline, 32),
+        ("candidate, micro-batched", args.candidate, 32),
+        ("candidate, batch 1", args.candidate, 1),
+    ):
         results[f"serve {name}"] = load_test(reference, texts, args.seconds, args.clients, batch)
     env = environment(0)
-    summary = {"command": " ".join(sys.argv), "cpu": env["cpu"], "int8": env["int8_instructions"], "results": results,
-               "predict_speedup": rates["candidate"] / rates["baseline"],
-               "serve_speedup": results["serve candidate, micro-batched"]["requests_per_second"]
-               / results["serve baseline, micro-batched"]["requests_per_second"],
-               "micro_batching_gain": results["serve candidate, micro-batched"]["requests_per_second"]
-               / results["serve candidate, batch 1"]["requests_per_second"]}
+    summary = {
+        "command": " ".join(sys.argv),
+        "cpu": env["cpu"],
+        "int8": env["int8_instructions"],
+        "results": results,
+        "predict_speedup": rates["candidate"] / rates["baseline"],
+        "serve_speedup": results["serve candidate, micro-batched"]["requests_per_second"]
+        / results["serve baseline, micro-batched"]["requests_per_second"],
+        "micro_batching_gain": results["serve candidate, micro-batched"]["requests_per_second"]
+        / results["serve candidate, batch 1"]["requests_per_second"],
+    }
     (args.out / "shipping.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))
 

@@ -40,52 +40,79 @@ def main() -> None:
     targets = np.array(first["benchmark"]["evaluation"]["targets"])
     classical = row(first, "classical: char 1-4-gram TF-IDF + linear SVM")
     print("## Audit (test split, 2,364 headlines)\n")
-    print("| tokenizer | characters lost | of which by normalization | [UNK] | tokens per headline (p95) | vocabulary used |")
+    print(
+        "| tokenizer | characters lost | of which by normalization | [UNK] | tokens per headline (p95) | "
+        "vocabulary used |"
+    )
     print("|---|---|---|---|---|---|")
-    for label, audit in (("MiniLM (bert-base-uncased vocabulary)", first["benchmark"]["baseline"]["tokenizer"]),
-                         ("vocab_transfer, 8k WordPiece on train (seed 42)", row(first, "pytorch fp32")["tokenizer"])):
+    for label, audit in (
+        ("MiniLM (bert-base-uncased vocabulary)", first["benchmark"]["baseline"]["tokenizer"]),
+        ("vocab_transfer, 8k WordPiece on train (seed 42)", row(first, "pytorch fp32")["tokenizer"]),
+    ):
         away = audit["characters_normalized_away"] / audit["characters"]
-        print(f"| {label} | {100 * audit['lost_share']:.1f}% | {100 * away:.1f}% | {100 * audit['unk_share']:.2f}% "
-              f"| {audit['tokens_per_example_mean']:.1f} ({audit['tokens_per_example_p95']:.0f}) "
-              f"| {audit['vocabulary_used']}/{audit['vocabulary_size']} |")
+        print(
+            f"| {label} | {100 * audit['lost_share']:.1f}% | {100 * away:.1f}% | {100 * audit['unk_share']:.2f}% "
+            f"| {audit['tokens_per_example_mean']:.1f} ({audit['tokens_per_example_p95']:.0f}) "
+            f"| {audit['vocabulary_used']}/{audit['vocabulary_size']} |"
+        )
     print("\n## Accuracy on test\n")
-    print("| model | seeds | accuracy % | macro-F1 % | change vs classical, points [paired 95% CI] | best epoch (dev) |")
+    print(
+        "| model | seeds | accuracy % | macro-F1 % | change vs classical, points [paired 95% CI] | best epoch (dev) |"
+    )
     print("|---|---|---|---|---|---|")
     classical_pred = np.array(classical["predictions"])
-    print(f"| classical: char 1-4-gram TF-IDF + linear SVM | 1 | {100 * classical['quality']['accuracy']['value']:.1f} "
-          f"| {100 * classical['quality']['macro_f1']['value']:.1f} | - | - |")
-    groups = {"MiniLM vocabulary, fine-tuned (old teacher)": [p for p in [runs / "minilm-teacher-s42"] if (p / "report.json").is_file()],
-              "vocab_transfer + fine-tuning (new teacher)": teachers}
+    print(
+        f"| classical: char 1-4-gram TF-IDF + linear SVM | 1 | {100 * classical['quality']['accuracy']['value']:.1f} "
+        f"| {100 * classical['quality']['macro_f1']['value']:.1f} | - | - |"
+    )
+    groups = {
+        "MiniLM vocabulary, fine-tuned (old teacher)": [
+            p for p in [runs / "minilm-teacher-s42"] if (p / "report.json").is_file()
+        ],
+        "vocab_transfer + fine-tuning (new teacher)": teachers,
+    }
     for label, folders in groups.items():
         if not folders:
             continue
         entries = [row(load(f), "pytorch fp32") for f in folders]
         change = paired_change(targets, classical_pred, [np.array(e["predictions"]) for e in entries])
         epochs = [str(load(f)["passes"][-1]["details"]["best_epoch"]) for f in folders]
-        print(f"| {label} | {len(folders)} | {mean_spread([e['quality']['accuracy']['value'] for e in entries])} "
-              f"| {mean_spread([e['quality']['macro_f1']['value'] for e in entries])} "
-              f"| {change['value']:+.1f} [{change['ci_low']:+.1f}, {change['ci_high']:+.1f}] | {', '.join(epochs)} |")
+        print(
+            f"| {label} | {len(folders)} | {mean_spread([e['quality']['accuracy']['value'] for e in entries])} "
+            f"| {mean_spread([e['quality']['macro_f1']['value'] for e in entries])} "
+            f"| {change['value']:+.1f} [{change['ci_low']:+.1f}, {change['ci_high']:+.1f}] | {', '.join(epochs)} |"
+        )
     for bench in ("bench-vocab", "bench-fast"):
         if not (runs / bench / "report.json").is_file():
             continue
         report = load(runs / bench)
         print(f"\n## {bench}: against `{report['inputs']['model']}` in fp32 PyTorch, same process\n")
-        print("| model | accuracy % | change [paired 95% CI] | non-inferior at 1 | tokens/ex | p50 ms | batch-1 speedup | "
-              "batch-32/s | throughput speedup | MB | smaller | agreement |")
+        print(
+            "| model | accuracy % | change [paired 95% CI] | non-inferior at 1 | tokens/ex | p50 ms | "
+            "batch-1 speedup | "
+            "batch-32/s | throughput speedup | MB | smaller | agreement |"
+        )
         print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for entry in [report["benchmark"]["baseline"], *report["benchmark"]["candidates"]]:
             vs = entry.get("vs_baseline") or {}
             ch = vs.get("accuracy_change")
             tokens = f"{entry['tokens_per_example']:.1f}" if entry.get("tokens_per_example") else "-"
             shown = f"{ch['value']:+.1f} [{ch['ci_low']:+.1f}, {ch['ci_high']:+.1f}]" if ch else "-"
-            print(f"| {entry['name']} | {100 * entry['quality']['accuracy']['value']:.1f} "
-                  f"| {shown} "
-                  f"| {('yes' if vs['non_inferior'] else 'no') if vs else '-'} | {tokens} | {entry['latency_ms']['p50']:.2f} "
-                  f"| {vs.get('latency_p50_speedup', 1):.2f}x | {entry['throughput']['samples_per_second']:.0f} "
-                  f"| {vs.get('throughput_speedup', 1):.2f}x | {entry['size_mb']:.1f} | {vs.get('size_reduction', 1):.2f}x "
-                  f"| {100 * entry['agreement_with_baseline']:.1f}% |")
+            print(
+                f"| {entry['name']} | {100 * entry['quality']['accuracy']['value']:.1f} "
+                f"| {shown} "
+                f"| {('yes' if vs['non_inferior'] else 'no') if vs else '-'} | {tokens} | "
+                f"{entry['latency_ms']['p50']:.2f} "
+                f"| {vs.get('latency_p50_speedup', 1):.2f}x | {entry['throughput']['samples_per_second']:.0f} "
+                f"| {vs.get('throughput_speedup', 1):.2f}x | {entry['size_mb']:.1f} | "
+                f"{vs.get('size_reduction', 1):.2f}x "
+                f"| {100 * entry['agreement_with_baseline']:.1f}% |"
+            )
         env = report["benchmark"]["environment"]
-        print(f"\nMachine: {env['cpu']}, {env['threads']} threads, int8 instructions: {', '.join(env['int8_instructions'])}.")
+        print(
+            f"\nMachine: {env['cpu']}, {env['threads']} threads, int8 instructions: "
+            f"{', '.join(env['int8_instructions'])}."
+        )
         if bench == "bench-vocab":
             trim_coverage(report, runs)
 
@@ -107,9 +134,11 @@ def trim_coverage(report: dict, runs: Path) -> None:
     ids = old(list(texts), add_special_tokens=False, truncation=True, max_length=126)["input_ids"]
     covered = np.array([all(t in kept for t in old.convert_ids_to_tokens(i)) for i in ids])
     same = np.array(trimmed["predictions"]) == np.array(report["benchmark"]["baseline"]["predictions"])
-    print(f"\nTrim coverage: {covered.sum()} of {len(texts)} test headlines have every token kept; the trimmed "
-          f"model agrees with the untrimmed one on {same[covered].mean():.1%} of them and on "
-          f"{same[~covered].mean():.1%} of the other {(~covered).sum()}.")
+    print(
+        f"\nTrim coverage: {covered.sum()} of {len(texts)} test headlines have every token kept; the trimmed "
+        f"model agrees with the untrimmed one on {same[covered].mean():.1%} of them and on "
+        f"{same[~covered].mean():.1%} of the other {(~covered).sum()}."
+    )
 
 
 if __name__ == "__main__":

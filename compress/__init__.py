@@ -26,7 +26,7 @@ def run(recipe: Any, **options: Any) -> dict[str, Any]:
     return _run(recipe, **options)
 
 
-def load(path: Any, **options: Any) -> "Classifier":
+def load(path: Any, **options: Any) -> Classifier:
     """Load any output of the toolkit as a classifier with `.predict(texts)` and `.predict_proba(texts)`."""
     from compress.api import load as _load
 

@@ -11,8 +11,9 @@ Everything goes through the same loader and measurement code as the command line
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -59,21 +60,35 @@ def _check_texts(texts: Sequence[str]) -> list[str]:
     return texts
 
 
-def load(path: str | Path, *, threads: int | None = None, max_length: int = 128, batch_size: int | None = None,
-         trust_remote_code: bool = False) -> Classifier:
+def load(
+    path: str | Path,
+    *,
+    threads: int | None = None,
+    max_length: int = 128,
+    batch_size: int | None = None,
+    trust_remote_code: bool = False,
+) -> Classifier:
     """Load a model folder, pruned folder, `.onnx` file or `compress run` folder as a classifier."""
     from compress.cpus import default_threads
     from compress.loading import load_model
-
     from compress.predictors import EVALUATION_BATCH
 
     loaded = load_model(str(path), stored_dtype=True, trust_remote_code=trust_remote_code)
     return Classifier(loaded, threads or default_threads(), max_length, batch_size or EVALUATION_BATCH)
 
 
-def run(recipe: str | Path | Mapping[str, Any] | Any, *, model: str | Path | None = None, data: str | Path | None = None,
-        out: str | Path, overwrite: bool = False, overrides: Sequence[str] = (), resume: bool = False,
-        trust_remote_code: bool = False, log: Any = print) -> dict[str, Any]:
+def run(
+    recipe: str | Path | Mapping[str, Any] | Any,
+    *,
+    model: str | Path | None = None,
+    data: str | Path | None = None,
+    out: str | Path,
+    overwrite: bool = False,
+    overrides: Sequence[str] = (),
+    resume: bool = False,
+    trust_remote_code: bool = False,
+    log: Any = print,
+) -> dict[str, Any]:
     """Run a recipe (a YAML path, a mapping shaped like one, or a `Recipe`); returns the report."""
     from compress.recipe import Recipe, load_recipe, parse_recipe
     from compress.runner import RunOptions, run_recipe
@@ -93,16 +108,34 @@ def run(recipe: str | Path | Mapping[str, Any] | Any, *, model: str | Path | Non
     else:
         recipe_path = Path(recipe)
         parsed = load_recipe(recipe_path, list(overrides))
-    options = RunOptions(str(model) if model else None, str(data) if data else None, Path(out), overwrite,
-                         trust_remote_code=trust_remote_code, resume=resume, recipe_path=recipe_path)
+    options = RunOptions(
+        str(model) if model else None,
+        str(data) if data else None,
+        Path(out),
+        overwrite,
+        trust_remote_code=trust_remote_code,
+        resume=resume,
+        recipe_path=recipe_path,
+    )
     return run_recipe(parsed, options, log=log)
 
 
-def bench(baseline: str | Path, candidates: Sequence[str | Path], *, data: str | Path, out: str | Path,
-          overwrite: bool = False, max_length: int = 128, log: Any = print, **settings: Any) -> dict[str, Any]:
+def bench(
+    baseline: str | Path,
+    candidates: Sequence[str | Path],
+    *,
+    data: str | Path,
+    out: str | Path,
+    overwrite: bool = False,
+    max_length: int = 128,
+    log: Any = print,
+    **settings: Any,
+) -> dict[str, Any]:
     """Measure candidates against a baseline classifier in one process (see `compress bench`)."""
     from compress.recipe import BenchmarkConfig
     from compress.runner import RunOptions, bench_models
 
     options = RunOptions(None, str(data), Path(out), overwrite)
-    return bench_models(str(baseline), [str(c) for c in candidates], options, BenchmarkConfig(**settings), max_length, log)
+    return bench_models(
+        str(baseline), [str(c) for c in candidates], options, BenchmarkConfig(**settings), max_length, log
+    )

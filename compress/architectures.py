@@ -26,17 +26,30 @@ class Architecture:
     onnx_fusion: str = "bert"  # model_type for onnxruntime.transformers' fusions (its "bert" covers all rows here)
 
 
-_BERT_LIKE = dict(query="attention.self.query", key="attention.self.key", value="attention.self.value",
-                  attention_output="attention.output.dense", ffn_in="intermediate.dense", ffn_out="output.dense",
-                  self_attention="attention.self")
+_BERT_LIKE = dict(
+    query="attention.self.query",
+    key="attention.self.key",
+    value="attention.self.value",
+    attention_output="attention.output.dense",
+    ffn_in="intermediate.dense",
+    ffn_out="output.dense",
+    self_attention="attention.self",
+)
 
 ARCHITECTURES: dict[str, Architecture] = {
     "bert": Architecture("bert.encoder.layer", "num_hidden_layers", **_BERT_LIKE),
     "roberta": Architecture("roberta.encoder.layer", "num_hidden_layers", **_BERT_LIKE),
     "xlm-roberta": Architecture("roberta.encoder.layer", "num_hidden_layers", **_BERT_LIKE),
-    "distilbert": Architecture("distilbert.transformer.layer", "n_layers", query="attention.q_lin",
-                               key="attention.k_lin", value="attention.v_lin", attention_output="attention.out_lin",
-                               ffn_in="ffn.lin1", ffn_out="ffn.lin2"),
+    "distilbert": Architecture(
+        "distilbert.transformer.layer",
+        "n_layers",
+        query="attention.q_lin",
+        key="attention.k_lin",
+        value="attention.v_lin",
+        attention_output="attention.out_lin",
+        ffn_in="ffn.lin1",
+        ffn_out="ffn.lin2",
+    ),
 }
 
 
@@ -65,7 +78,7 @@ def lora_targets(model_type: str) -> list[str]:
 KEPT_LAYERS_KEY = "compress_kept_layers"  # in config.json: which of the original encoder layers a model kept
 
 
-def keep_encoder_layers(model: Any, layers: "list[int] | tuple[int, ...]") -> Any:
+def keep_encoder_layers(model: Any, layers: list[int] | tuple[int, ...]) -> Any:
     """A deep copy of `model` that keeps only these encoder layers, in order; it saves and reloads
     as a normal model, and its config records which original layers it kept (for layer maps)."""
     import copy
@@ -83,7 +96,7 @@ def keep_encoder_layers(model: Any, layers: "list[int] | tuple[int, ...]") -> An
     for new_index, layer in enumerate(modules):  # attention modules that know their index must agree
         for module in layer.modules():
             if hasattr(module, "layer_idx"):
-                module.layer_idx = new_index
+                setattr(module, "layer_idx", new_index)  # noqa: B010  (torch types attributes as Tensor | Module)
     setattr(parent, name, modules)
     setattr(kept.config, arch.layer_count, len(layers))
     original = getattr(model.config, KEPT_LAYERS_KEY, None) or list(range(available))

@@ -6,8 +6,9 @@ Runtime see exactly the same token ids and padding.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +26,7 @@ class Encoded:
     def lengths(self) -> np.ndarray:
         return np.array([len(ids) for ids in self.features["input_ids"]])
 
-    def batch(self, rows: Sequence[int]) -> dict[str, np.ndarray]:
+    def batch(self, rows: Sequence[int] | np.ndarray) -> dict[str, np.ndarray]:
         """Rows padded to the longest among them (dynamic padding)."""
         width = max(len(self.features["input_ids"][r]) for r in rows)
         out: dict[str, np.ndarray] = {}

@@ -15,9 +15,10 @@ import os
 import signal
 import sys
 import traceback
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from compress.cli_parser import build_parser
 from compress.errors import CompressError, first_line
@@ -80,6 +81,7 @@ def _offline(enabled: bool) -> Iterator[None]:
 @contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
     """Turn SIGTERM into an exception for the duration of one command; the old handler comes back."""
+
     def handler(signum: int, frame: Any) -> None:
         raise Terminated()
 
@@ -122,9 +124,19 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     if args.command == "run":
         recipe = load_recipe(args.recipe, args.overrides)
-        options = RunOptions(args.model, args.data, args.out, args.overwrite, args.text_column, args.label_column,
-                             args.trust_remote_code, args.resume, recipe_path=args.recipe, revision=args.revision,
-                             data_config=args.data_config)
+        options = RunOptions(
+            args.model,
+            args.data,
+            args.out,
+            args.overwrite,
+            args.text_column,
+            args.label_column,
+            args.trust_remote_code,
+            args.resume,
+            recipe_path=args.recipe,
+            revision=args.revision,
+            data_config=args.data_config,
+        )
         if args.benchmark_json:
             check_writable(args.benchmark_json)
         report = run_recipe(recipe, options, log=_log)
@@ -132,11 +144,27 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     from compress.recipe import BenchmarkConfig
 
-    settings = _from_flags(BenchmarkConfig, threads=args.threads, batch_size=args.batch_size, rounds=args.rounds,
-                           min_seconds=args.min_seconds, eval_limit=args.eval_limit, memory=not args.no_memory,
-                           classical_baseline=not args.no_classical)
-    options = RunOptions(None, args.data, args.out, args.overwrite, args.text_column, args.label_column,
-                         args.trust_remote_code, revision=args.revision, data_config=args.data_config)
+    settings = _from_flags(
+        BenchmarkConfig,
+        threads=args.threads,
+        batch_size=args.batch_size,
+        rounds=args.rounds,
+        min_seconds=args.min_seconds,
+        eval_limit=args.eval_limit,
+        memory=not args.no_memory,
+        classical_baseline=not args.no_classical,
+    )
+    options = RunOptions(
+        None,
+        args.data,
+        args.out,
+        args.overwrite,
+        args.text_column,
+        args.label_column,
+        args.trust_remote_code,
+        revision=args.revision,
+        data_config=args.data_config,
+    )
     if args.benchmark_json:
         check_writable(args.benchmark_json)
     report = bench_models(args.baseline, args.candidates, options, settings, args.max_length, log=_log)
@@ -159,16 +187,34 @@ def _regress(args: argparse.Namespace) -> int:
     from compress.outputs import check_writable
     from compress.regress import GateSettings, load_thresholds, run_gate, table, write_benchmark_json
 
-    thresholds = load_thresholds(args.thresholds, {
-        "min_speedup": args.min_speedup, "min_throughput_speedup": args.min_throughput_speedup,
-        "max_accuracy_drop": args.max_accuracy_drop,
-    })
-    settings = _from_flags(GateSettings, rounds=args.rounds, min_seconds=args.min_seconds, threads=args.threads,
-                           eval_limit=args.eval_limit, max_round_spread=args.max_round_spread)
+    thresholds = load_thresholds(
+        args.thresholds,
+        {
+            "min_speedup": args.min_speedup,
+            "min_throughput_speedup": args.min_throughput_speedup,
+            "max_accuracy_drop": args.max_accuracy_drop,
+        },
+    )
+    settings = _from_flags(
+        GateSettings,
+        rounds=args.rounds,
+        min_seconds=args.min_seconds,
+        threads=args.threads,
+        eval_limit=args.eval_limit,
+        max_round_spread=args.max_round_spread,
+    )
     if args.json:
         check_writable(args.json)
-    verdict = run_gate(args.baseline, args.candidate, args.data, thresholds, settings, args.max_length, log=_log,
-                       trust_remote_code=args.trust_remote_code)
+    verdict = run_gate(
+        args.baseline,
+        args.candidate,
+        args.data,
+        thresholds,
+        settings,
+        args.max_length,
+        log=_log,
+        trust_remote_code=args.trust_remote_code,
+    )
     print(table(verdict))
     if args.json:
         write_benchmark_json(args.json, verdict)
@@ -181,10 +227,23 @@ def _predict(args: argparse.Namespace) -> int:
 
     if args.top_k < 1 or args.batch_size < 1 or args.max_length < 2:
         raise CompressError("--top-k and --batch-size must be at least 1, --max-length at least 2")
-    classifier = load(args.model, threads=args.threads, max_length=args.max_length, batch_size=args.batch_size,
-                      trust_remote_code=args.trust_remote_code)
-    predict_file(classifier, args.data, args.out.expanduser(), text_column=args.text_column, top_k=args.top_k,
-                 on_bad_row=args.on_bad_row, progress=not args.no_progress, log=_log)
+    classifier = load(
+        args.model,
+        threads=args.threads,
+        max_length=args.max_length,
+        batch_size=args.batch_size,
+        trust_remote_code=args.trust_remote_code,
+    )
+    predict_file(
+        classifier,
+        args.data,
+        args.out.expanduser(),
+        text_column=args.text_column,
+        top_k=args.top_k,
+        on_bad_row=args.on_bad_row,
+        progress=not args.no_progress,
+        log=_log,
+    )
     return 0
 
 
@@ -194,8 +253,13 @@ def _serve(args: argparse.Namespace) -> int:
 
     if min(args.max_batch_size, args.max_texts, args.max_text_chars) < 1 or args.max_wait_ms < 0:
         raise CompressError("--max-batch-size, --max-texts and --max-text-chars must be at least 1, --max-wait-ms >= 0")
-    classifier = load(args.model, threads=args.threads, max_length=args.max_length, batch_size=args.max_batch_size,
-                      trust_remote_code=args.trust_remote_code)
+    classifier = load(
+        args.model,
+        threads=args.threads,
+        max_length=args.max_length,
+        batch_size=args.max_batch_size,
+        trust_remote_code=args.trust_remote_code,
+    )
     limits = ServeLimits(args.max_batch_size, args.max_wait_ms, args.max_texts, args.max_text_chars)
     _log(f"serving {args.model} ({classifier.kind}, {len(classifier.labels)} labels) on http://{args.host}:{args.port}")
     serve(classifier, args.model, args.host, args.port, limits)
@@ -213,13 +277,17 @@ def _audit(args: argparse.Namespace) -> int:
     data = load_task_data(args.data, args.text_column, args.label_column)
     split = getattr(data, args.split)
     results = {}
-    print(f"{'model':<40} {'chars lost':>10} {'[UNK]':>7} {'tokens/ex':>9} {'p95':>5} {'truncated':>9} {'vocab used':>14}")
+    print(
+        f"{'model':<40} {'chars lost':>10} {'[UNK]':>7} {'tokens/ex':>9} {'p95':>5} {'truncated':>9} {'vocab used':>14}"
+    )
     for reference in args.model:
         audit = audit_tokenizer(load_tokenizer(reference), split.texts, args.max_length)
         results[reference] = audit.to_dict()
-        print(f"{reference[-40:]:<40} {100 * audit.lost_share:>9.1f}% {100 * audit.unk_share:>6.2f}% "
-              f"{audit.tokens_per_example_mean:>9.1f} {audit.tokens_per_example_p95:>5.0f} "
-              f"{100 * audit.truncated_share:>8.1f}% {audit.vocabulary_used:>6}/{audit.vocabulary_size:<7}")
+        print(
+            f"{reference[-40:]:<40} {100 * audit.lost_share:>9.1f}% {100 * audit.unk_share:>6.2f}% "
+            f"{audit.tokens_per_example_mean:>9.1f} {audit.tokens_per_example_p95:>5.0f} "
+            f"{100 * audit.truncated_share:>8.1f}% {audit.vocabulary_used:>6}/{audit.vocabulary_size:<7}"
+        )
         for warning in audit.warnings():
             print(f"  WARNING: {warning}")
     print(f"({len(split)} examples of '{split.name}', max_length {args.max_length})")
@@ -235,7 +303,9 @@ def _from_flags(model: Any, **values: Any) -> Any:
     try:
         return model(**values)
     except ValidationError as exc:
-        raise CompressError("; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in exc.errors())) from None
+        raise CompressError(
+            "; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in exc.errors())
+        ) from None
 
 
 def _log(message: str) -> None:
@@ -246,7 +316,7 @@ class _CurrentStderr(logging.StreamHandler):
     """Writes to whatever sys.stderr is at the time (it may be replaced after set-up, e.g. by pytest)."""
 
     @property
-    def stream(self):  # type: ignore[override]
+    def stream(self):
         return sys.stderr
 
     @stream.setter

@@ -9,22 +9,35 @@ from compress import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="compress", description="Make fine-tuned text classifiers smaller and faster.")
+    parser = argparse.ArgumentParser(
+        prog="compress", description="Make fine-tuned text classifiers smaller and faster."
+    )
     parser.add_argument("--version", action="version", version=f"compress {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="print the traceback of an internal error")
-    common.add_argument("--offline", action="store_true",
-                        help="never reach the hub: local folders, aliases and cached files only (HF_HUB_OFFLINE=1)")
+    common.add_argument(
+        "--offline",
+        action="store_true",
+        help="never reach the hub: local folders, aliases and cached files only (HF_HUB_OFFLINE=1)",
+    )
 
     run = commands.add_parser("run", help="run a recipe, then benchmark and report", parents=[common])
     run.add_argument("recipe", type=Path)
     _add_inputs(run)
-    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                     help="override a recipe value, e.g. passes.0.finetune.epochs=1 (repeatable)")
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a recipe value, e.g. passes.0.finetune.epochs=1 (repeatable)",
+    )
     run.add_argument("--trust-remote-code", action="store_true", help="allow model code from the hub (off by default)")
     run.add_argument("--resume", action="store_true", help="continue interrupted training from its last checkpoint")
-    run.add_argument("--benchmark-json", type=Path, help="also write github-action-benchmark customSmallerIsBetter JSON")
+    run.add_argument(
+        "--benchmark-json", type=Path, help="also write github-action-benchmark customSmallerIsBetter JSON"
+    )
 
     validate = commands.add_parser("validate", help="check a recipe without running it", parents=[common])
     validate.add_argument("recipe", type=Path)
@@ -42,32 +55,50 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--max-length", type=int, default=128)
     bench.add_argument("--no-memory", action="store_true", help="skip the peak-memory probes")
     bench.add_argument("--no-classical", action="store_true", help="skip the character n-gram baseline row")
-    bench.add_argument("--trust-remote-code", action="store_true", help="allow model code from the hub (off by default)")
-    bench.add_argument("--benchmark-json", type=Path, help="also write github-action-benchmark customSmallerIsBetter JSON")
+    bench.add_argument(
+        "--trust-remote-code", action="store_true", help="allow model code from the hub (off by default)"
+    )
+    bench.add_argument(
+        "--benchmark-json", type=Path, help="also write github-action-benchmark customSmallerIsBetter JSON"
+    )
 
     regress = commands.add_parser(
-        "regress", parents=[common], help="CI gate: fail (exit 1) when a candidate is slower or less accurate than a baseline",
-        description="Measure baseline and candidate in this process (interleaved rounds) and compare ratios to thresholds. "
-                    "A model is a model folder, an .onnx file, or a compress run folder (its final output; RUN:OUTPUT for another).")
+        "regress",
+        parents=[common],
+        help="CI gate: fail (exit 1) when a candidate is slower or less accurate than a baseline",
+        description="Measure baseline and candidate in this process (interleaved rounds) and compare ratios to "
+        "thresholds. A model is a model folder, an .onnx file, or a compress run folder (its final output; RUN:OUTPUT "
+        "for another).",
+    )
     regress.add_argument("candidate")
     regress.add_argument("--baseline", required=True)
     regress.add_argument("--data", required=True, help="labelled data; its held-out split is measured")
     regress.add_argument("--thresholds", type=Path, help="YAML: min_speedup, min_throughput_speedup, max_accuracy_drop")
-    regress.add_argument("--min-speedup", type=float, help="batch-1 p50 baseline/candidate must reach this (0.8: at most 25%% slower)")
+    regress.add_argument(
+        "--min-speedup", type=float, help="batch-1 p50 baseline/candidate must reach this (0.8: at most 25%% slower)"
+    )
     regress.add_argument("--min-throughput-speedup", type=float)
     regress.add_argument("--max-accuracy-drop", type=float, help="accuracy points the candidate may lose")
     regress.add_argument("--rounds", type=int, default=7)
     regress.add_argument("--min-seconds", type=float, default=6.0, help="measured time per model, all rounds together")
     regress.add_argument("--threads", type=int)
-    regress.add_argument("--max-round-spread", type=float,
-                         help="fail as unreliable when per-round speed ratios differ more than this factor (off by default)")
+    regress.add_argument(
+        "--max-round-spread",
+        type=float,
+        help="fail as unreliable when per-round speed ratios differ more than this factor (off by default)",
+    )
     regress.add_argument("--eval-limit", type=int)
     regress.add_argument("--max-length", type=int, default=128)
     regress.add_argument("--json", type=Path, help="write github-action-benchmark customSmallerIsBetter JSON here")
-    regress.add_argument("--trust-remote-code", action="store_true", help="allow model code from the hub (off by default)")
+    regress.add_argument(
+        "--trust-remote-code", action="store_true", help="allow model code from the hub (off by default)"
+    )
 
-    audit = commands.add_parser("audit", parents=[common],
-                                help="how well each model's tokenizer fits the data: characters lost, [UNK], tokens per example")
+    audit = commands.add_parser(
+        "audit",
+        parents=[common],
+        help="how well each model's tokenizer fits the data: characters lost, [UNK], tokens per example",
+    )
     audit.add_argument("--model", action="append", required=True, help="a model reference (repeatable)")
     audit.add_argument("--data", required=True)
     audit.add_argument("--split", choices=["train", "selection", "evaluation"], default="train")
@@ -76,31 +107,46 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--label-column", default="label")
     audit.add_argument("--json", type=Path, help="also write the figures here as JSON")
 
-    predict = commands.add_parser("predict", parents=[common],
-                                  help="classify a CSV/JSONL/Parquet file (or - for lines on standard input)")
+    predict = commands.add_parser(
+        "predict", parents=[common], help="classify a CSV/JSONL/Parquet file (or - for lines on standard input)"
+    )
     predict.add_argument("model", help="a model folder, .onnx file or compress run folder")
     predict.add_argument("--data", required=True, help="the texts: a file, or - to read one text a line from stdin")
     predict.add_argument("--out", type=Path, required=True, help="predictions: .csv or .jsonl")
     predict.add_argument("--text-column", default="text")
     predict.add_argument("--top-k", type=int, default=3)
-    predict.add_argument("--batch-size", type=int, default=64,
-                         help="texts per call; 64 (the benchmark's) keeps dynamic-int8 labels equal to the report's")
+    predict.add_argument(
+        "--batch-size",
+        type=int,
+        default=64,
+        help="texts per call; 64 (the benchmark's) keeps dynamic-int8 labels equal to the report's",
+    )
     predict.add_argument("--max-length", type=int, default=128)
     predict.add_argument("--threads", type=int)
-    predict.add_argument("--on-bad-row", choices=["skip", "fail"], default="skip",
-                         help="a row with an empty or non-UTF-8 text: report and skip it, or stop")
+    predict.add_argument(
+        "--on-bad-row",
+        choices=["skip", "fail"],
+        default="skip",
+        help="a row with an empty or non-UTF-8 text: report and skip it, or stop",
+    )
     predict.add_argument("--no-progress", action="store_true")
     predict.add_argument("--trust-remote-code", action="store_true")
 
-    serve = commands.add_parser("serve", parents=[common], help="serve a model over HTTP (POST /predict, micro-batched)")
+    serve = commands.add_parser(
+        "serve", parents=[common], help="serve a model over HTTP (POST /predict, micro-batched)"
+    )
     serve.add_argument("model", help="a model folder, .onnx file or compress run folder")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--threads", type=int)
     serve.add_argument("--max-length", type=int, default=128)
     serve.add_argument("--max-batch-size", type=int, default=32, help="texts per model call (1: no micro-batching)")
-    serve.add_argument("--max-wait-ms", type=float, default=0.0,
-                       help="also wait this long for more requests to join a batch (0: batch what queued meanwhile)")
+    serve.add_argument(
+        "--max-wait-ms",
+        type=float,
+        default=0.0,
+        help="also wait this long for more requests to join a batch (0: batch what queued meanwhile)",
+    )
     serve.add_argument("--max-texts", type=int, default=256, help="texts per request")
     serve.add_argument("--max-text-chars", type=int, default=10_000)
     serve.add_argument("--trust-remote-code", action="store_true")

@@ -11,9 +11,10 @@ import codecs
 import re
 import tempfile
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +42,7 @@ class LabelMap:
     def label2id(self) -> dict[str, int]:
         return {name: i for i, name in enumerate(self.names)}
 
-    def reordered(self, names: Sequence[str]) -> "LabelMap":
+    def reordered(self, names: Sequence[str]) -> LabelMap:
         by_name = {str(v): v for v in self.values}
         return LabelMap(tuple(by_name[name] for name in names))
 
@@ -55,7 +56,7 @@ class Split:
     def __len__(self) -> int:
         return len(self.texts)
 
-    def head(self, n: int | None) -> "Split":
+    def head(self, n: int | None) -> Split:
         return self if n is None else Split(self.name, self.texts[:n], self.labels[:n])
 
 
@@ -67,16 +68,22 @@ class TaskData:
     label_map: LabelMap
     source: str
 
-    def with_label_order(self, names: Sequence[str]) -> "TaskData":
+    def with_label_order(self, names: Sequence[str]) -> TaskData:
         """Renumber labels to follow an existing classifier's id2label."""
         new = self.label_map.reordered(names)
         remap = np.array([new.names.index(name) for name in self.label_map.names])
-        splits = [Split(s.name, s.texts, remap[s.labels]) for s in (self.train, self.selection, self.evaluation)]
-        return TaskData(*splits, label_map=new, source=self.source)
+        train, selection, evaluation = (
+            Split(s.name, s.texts, remap[s.labels]) for s in (self.train, self.selection, self.evaluation)
+        )
+        return TaskData(train, selection, evaluation, label_map=new, source=self.source)
 
 
 def load_task_data(
-    source: str, text_column: str = "text", label_column: str = "label", selection_fraction: float = 0.1, seed: int = 42,
+    source: str,
+    text_column: str = "text",
+    label_column: str = "label",
+    selection_fraction: float = 0.1,
+    seed: int = 42,
     config: str | None = None,
 ) -> TaskData:
     """Load a file, a folder of split files or a hub dataset (`config`: its configuration, e.g.
@@ -108,7 +115,9 @@ def load_task_data(
             raise CompressError(f"{source}: label {value!r} in {split_name!r} ({count} rows) never appears in train")
 
     index = {v: i for i, v in enumerate(label_map.values)}
-    splits = {name: Split(name, tuple(t), np.array([index[v] for v in y], dtype=np.int64)) for name, (t, y) in columns.items()}
+    splits = {
+        name: Split(name, tuple(t), np.array([index[v] for v in y], dtype=np.int64)) for name, (t, y) in columns.items()
+    }
     train = splits["train"]
     if "test" in splits:
         evaluation = splits["test"]
@@ -123,8 +132,10 @@ def load_task_data(
         train, selection = _carve(rest, selection_fraction, seed)
     for split, role in ((train, "train"), (selection, "selection"), (evaluation, "evaluation")):
         if len(split) == 0:
-            raise CompressError(f"{source}: the {role} split ({split.name}) is empty: too few rows per label to hold one out; "
-                                "add rows or a dev file")
+            raise CompressError(
+                f"{source}: the {role} split ({split.name}) is empty: too few rows per label to hold one out; "
+                "add rows or a dev file"
+            )
     return TaskData(train, selection, evaluation, label_map, source)
 
 
@@ -140,13 +151,15 @@ def _label_map(values: list[Any], source: str) -> LabelMap:
     return LabelMap(tuple(distinct))
 
 
-def _carve(split: Split, fraction: float, seed: int, name: str = "selection (held out from train)") -> tuple[Split, Split]:
+def _carve(
+    split: Split, fraction: float, seed: int, name: str = "selection (held out from train)"
+) -> tuple[Split, Split]:
     """Stratified hold-out: every label keeps at least one example on the training side."""
     rng = np.random.default_rng(seed)
     held: list[int] = []
     for label in np.unique(split.labels):
         rows = np.flatnonzero(split.labels == label)
-        take = min(len(rows) - 1, int(round(len(rows) * fraction)))
+        take = min(len(rows) - 1, round(len(rows) * fraction))
         held += rng.permutation(rows)[:take].tolist()
     held_set = set(held)
     kept = [i for i in range(len(split)) if i not in held_set]
@@ -168,7 +181,9 @@ def _read_splits(source: str, config: str | None = None) -> dict[str, Any]:
         files = {"train": path}
     elif HUB_ID.match(source) and not looks_local(source) and path.suffix.lower() not in FORMATS:
         if hub_offline():
-            raise CompressError(f"data not found: {source} (no such file or folder, and the hub is off: HF_HUB_OFFLINE is set)")
+            raise CompressError(
+                f"data not found: {source} (no such file or folder, and the hub is off: HF_HUB_OFFLINE is set)"
+            )
         return _load_hub(source, config)
     else:
         raise CompressError(f"data not found: {source}")
@@ -189,7 +204,11 @@ def _read_splits(source: str, config: str | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="compress-data-") as cache:
         try:
             loaded = datasets.load_dataset(
-                builder, data_files={k: str(v) for k, v in files.items()}, cache_dir=cache, keep_in_memory=True, **options
+                builder,
+                data_files={k: str(v) for k, v in files.items()},
+                cache_dir=cache,
+                keep_in_memory=True,
+                **options,
             )
         except Exception as exc:  # datasets wraps parser errors in several types
             raise CompressError(f"{source}: could not be read as {builder}: {first_line(exc)}") from None
@@ -219,7 +238,8 @@ def _check_text_file(file: Path) -> None:
         if head.startswith(b"version https://git-lfs"):
             raise CompressError(f"{file}: is a git-lfs pointer, not data; run `git lfs pull`")
         handle.seek(0)
-        if file.suffix.lower() in (".csv", ".tsv") and sum(1 for line, _ in zip(handle, range(2)) if line.strip()) < 2:
+        rows = sum(1 for line, _ in zip(handle, range(2), strict=False) if line.strip())
+        if file.suffix.lower() in (".csv", ".tsv") and rows < 2:
             raise CompressError(f"{file}: split is empty (a header and no rows)")
         handle.seek(0)
         offset = 0
@@ -260,7 +280,7 @@ def read_corpus(path: Path | str, max_lines: int | None, what: str) -> list[str]
         raise CompressError(f"{what}: corpus not found: {path}")
     try:
         with open(file, encoding="utf-8") as handle:
-            lines = [line.strip() for _, line in zip(range(max_lines or 10**12), handle)]
+            lines = [line.strip() for _, line in zip(range(max_lines or 10**12), handle, strict=False)]
     except UnicodeDecodeError as exc:
         raise CompressError(f"{what}: {file} is not UTF-8 ({exc.reason} at byte {exc.start})") from None
     return [line for line in lines if line]

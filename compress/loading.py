@@ -138,8 +138,9 @@ def load_model(
         return _load_onnx(target, labels, trust_remote_code)
     source = ModelSource(reference, str(target.location), target.model_folder is not None, revision)
     loaded = _load_torch(source, labels, allow_new_head, trust_remote_code, stored_dtype)
-    return LoadedModel(target.reference, "torch", loaded.location, loaded.model, loaded.tokenizer, loaded.label_order,
-                       loaded.new_head)
+    return LoadedModel(
+        target.reference, "torch", loaded.location, loaded.model, loaded.tokenizer, loaded.label_order, loaded.new_head
+    )
 
 
 def load_tokenizer(reference: str, trust_remote_code: bool = False) -> Any:
@@ -151,21 +152,28 @@ def load_tokenizer(reference: str, trust_remote_code: bool = False) -> Any:
     return _config_and_tokenizer(location, reference, trust_remote_code)[1]
 
 
-def _label_order_from(config: Any, labels: tuple[str, ...] | None, allow_new_head: bool, reference: str) -> tuple[str, ...]:
+def _label_order_from(
+    config: Any, labels: tuple[str, ...] | None, allow_new_head: bool, reference: str
+) -> tuple[str, ...]:
     existing = tuple(str(config.id2label[i]) for i in sorted(config.id2label)) if has_trained_labels(config) else ()
     if existing and (labels is None or set(existing) == set(labels)):
         return existing
     if allow_new_head:
         return labels or tuple(str(config.id2label[i]) for i in sorted(config.id2label))
     if existing:
-        raise CompressError(f"{reference}: model labels {list(existing)} do not match the data's labels {list(labels or ())}; "
-                            "fine-tune on this data first (recipes/finetune.yaml)")
-    raise CompressError(f"{reference!r} is not a fine-tuned classifier (no labels in config.json); "
-                        "fine-tune it first: compress run recipes/finetune.yaml")
+        raise CompressError(
+            f"{reference}: model labels {list(existing)} do not match the data's labels {list(labels or ())}; "
+            "fine-tune on this data first (recipes/finetune.yaml)"
+        )
+    raise CompressError(
+        f"{reference!r} is not a fine-tuned classifier (no labels in config.json); "
+        "fine-tune it first: compress run recipes/finetune.yaml"
+    )
 
 
-def _config_and_tokenizer(location: str, reference: str, trust_remote_code: bool,
-                          revision: str | None = None) -> tuple[Any, Any]:
+def _config_and_tokenizer(
+    location: str, reference: str, trust_remote_code: bool, revision: str | None = None
+) -> tuple[Any, Any]:
     from transformers import AutoConfig, AutoTokenizer
 
     try:
@@ -173,15 +181,22 @@ def _config_and_tokenizer(location: str, reference: str, trust_remote_code: bool
         tokenizer = AutoTokenizer.from_pretrained(location, trust_remote_code=trust_remote_code, revision=revision)
     except ValueError as exc:
         if "trust_remote_code" in str(exc):
-            raise CompressError(f"{reference}: this model needs its own code; pass --trust-remote-code if you trust it") from None
+            raise CompressError(
+                f"{reference}: this model needs its own code; pass --trust-remote-code if you trust it"
+            ) from None
         raise CompressError(f"could not load {reference!r}: {first_line(exc)}") from None
     except (OSError, KeyError, TypeError) as exc:
         raise CompressError(f"could not load {reference!r}: {first_line(exc)}") from None
     return config, tokenizer
 
 
-def _load_torch(source: ModelSource, labels: tuple[str, ...] | None, allow_new_head: bool, trust_remote_code: bool,
-                stored_dtype: bool) -> LoadedModel:
+def _load_torch(
+    source: ModelSource,
+    labels: tuple[str, ...] | None,
+    allow_new_head: bool,
+    trust_remote_code: bool,
+    stored_dtype: bool,
+) -> LoadedModel:
     import torch
     from transformers import AutoModelForSequenceClassification
 
@@ -191,6 +206,7 @@ def _load_torch(source: ModelSource, labels: tuple[str, ...] | None, allow_new_h
     order = _label_order_from(config, labels, allow_new_head, source.reference)
     existing = tuple(str(config.id2label[i]) for i in sorted(config.id2label)) if has_trained_labels(config) else ()
     dtype = "auto" if stored_dtype else torch.float32
+    model: Any
     try:
         if getattr(config, "compress_layout", None):  # heads and FFN widths differ per layer
             if order != existing:
@@ -198,16 +214,24 @@ def _load_torch(source: ModelSource, labels: tuple[str, ...] | None, allow_new_h
             model = load_pruned(source.location, dtype=dtype)
         else:
             model = AutoModelForSequenceClassification.from_pretrained(
-                source.location, num_labels=len(order), id2label=dict(enumerate(order)),
-                label2id={n: i for i, n in enumerate(order)}, ignore_mismatched_sizes=order != existing,
-                use_safetensors=True, trust_remote_code=trust_remote_code, dtype=dtype, revision=source.revision,
+                source.location,
+                num_labels=len(order),
+                id2label=dict(enumerate(order)),
+                label2id={n: i for i, n in enumerate(order)},
+                ignore_mismatched_sizes=order != existing,
+                use_safetensors=True,
+                trust_remote_code=trust_remote_code,
+                dtype=dtype,
+                revision=source.revision,
             )
     except (OSError, ValueError, RuntimeError) as exc:
         raise CompressError(f"could not load {source.reference!r}: {first_line(exc)}") from None
     vocab = model.get_input_embeddings().num_embeddings
     if len(tokenizer) > vocab:
-        raise CompressError(f"{source.reference!r}: tokenizer has {len(tokenizer)} tokens but the model's embedding has "
-                            f"{vocab}; tokenizer and model do not belong together")
+        raise CompressError(
+            f"{source.reference!r}: tokenizer has {len(tokenizer)} tokens but the model's embedding has "
+            f"{vocab}; tokenizer and model do not belong together"
+        )
     model.eval()
     return LoadedModel(source.reference, "torch", source.location, model, tokenizer, order, new_head=order != existing)
 
@@ -218,8 +242,10 @@ def _load_onnx(target: Target, labels: tuple[str, ...] | None, trust_remote_code
     import onnxruntime as ort
 
     if target.model_folder is None:
-        raise CompressError(f"{target.reference}: no tokenizer and config.json beside the ONNX file "
-                            "(expected in its folder or in the run's model/)")
+        raise CompressError(
+            f"{target.reference}: no tokenizer and config.json beside the ONNX file "
+            "(expected in its folder or in the run's model/)"
+        )
     config, tokenizer = _config_and_tokenizer(str(target.model_folder), target.reference, trust_remote_code)
     order = _label_order_from(config, labels, False, target.reference)
     path = Path(target.location)
@@ -239,6 +265,8 @@ def _load_onnx(target: Target, labels: tuple[str, ...] | None, trust_remote_code
     except Exception as exc:
         raise CompressError(f"{path}: the graph fails on a tokenized example ({first_line(exc)})") from None
     if logits.ndim != 2 or logits.shape[1] != len(order):
-        raise CompressError(f"{path}: the graph gives {logits.shape[-1]} logits per example, but there are "
-                            f"{len(order)} labels ({', '.join(order)})")
+        raise CompressError(
+            f"{path}: the graph gives {logits.shape[-1]} logits per example, but there are "
+            f"{len(order)} labels ({', '.join(order)})"
+        )
     return LoadedModel(target.reference, "onnx", str(path), None, tokenizer, order, session_path=path)

@@ -55,7 +55,9 @@ def resolve_model(reference: str, revision: str | None = None) -> ModelSource:
         return ModelSource(reference, str(path.resolve()), True)
     if HUB_ID.match(reference) and not looks_local(reference):
         if hub_offline():
-            raise CompressError(f"model not found: {reference} (no such folder, and the hub is off: HF_HUB_OFFLINE is set)")
+            raise CompressError(
+                f"model not found: {reference} (no such folder, and the hub is off: HF_HUB_OFFLINE is set)"
+            )
         return ModelSource(reference, reference, False, revision)
     raise CompressError(f"model not found: {reference} (no such folder, alias or hub id)")
 
@@ -82,7 +84,9 @@ def check_model_dir(path: Path) -> None:
     weights = sorted(path.glob("*.safetensors"))
     if not weights:
         pickles = sorted(p.name for p in path.glob("*.bin"))
-        hint = f" (found {', '.join(pickles)}: pickle weights are refused, convert them to safetensors)" if pickles else ""
+        hint = (
+            f" (found {', '.join(pickles)}: pickle weights are refused, convert them to safetensors)" if pickles else ""
+        )
         raise CompressError(f"{path}: no .safetensors weights{hint}")
     for file in weights:
         check_safetensors(file)

@@ -21,7 +21,9 @@ from compress.predictors import OnnxPredictor, TorchPredictor, predict_logits
 KEEP_IF_FASTER_BY = 0.03  # an optimized graph must be at least 3% faster to replace the plain one
 
 
-def compare_with_torch(artifact: Artifact, path: Path, examples: int, reference_logits: np.ndarray | None = None) -> dict[str, Any]:
+def compare_with_torch(
+    artifact: Artifact, path: Path, examples: int, reference_logits: np.ndarray | None = None
+) -> dict[str, Any]:
     """Largest absolute logit difference and label agreement on the first held-out examples."""
     texts = artifact.data.evaluation.texts[:examples]
     encoded = encode(artifact.tokenizer, texts, artifact.max_length)
@@ -55,7 +57,13 @@ def optimize_if_faster(artifact: Artifact, path: Path, level: str) -> tuple[Path
     timings = measure([plain, fused], samples, warmup=5, min_iterations=100, min_seconds=2.0, rounds=4)
     p50 = {name: float(np.median(t.calls) * 1000) for name, t in timings.items()}
     keep = p50["optimized"] < p50["plain"] * (1 - KEEP_IF_FASTER_BY) and check["label_agreement"] == 1.0
-    details = {"level": level, "plain_p50_ms": p50["plain"], "optimized_p50_ms": p50["optimized"], "kept": keep, "check": check}
+    details = {
+        "level": level,
+        "plain_p50_ms": p50["plain"],
+        "optimized_p50_ms": p50["optimized"],
+        "kept": keep,
+        "check": check,
+    }
     if not keep:
         optimized.unlink()
         return path, details

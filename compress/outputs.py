@@ -18,10 +18,11 @@ import json
 import os
 import secrets
 import shutil
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from compress import __version__
 from compress.errors import CompressError
@@ -60,8 +61,11 @@ def _entries(out: Path) -> list[Path]:
 def stray_files(out: Path) -> list[str]:
     """Files in a non-empty `out` that its manifest does not list (all of them without a manifest)."""
     entries = _entries(out)
-    files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if not p.is_dir()
-                   and not p.relative_to(out).parts[0].startswith(IN_MOUNT_PREFIX))
+    files = sorted(
+        str(p.relative_to(out))
+        for p in out.rglob("*")
+        if not p.is_dir() and not p.relative_to(out).parts[0].startswith(IN_MOUNT_PREFIX)
+    )
     if not entries:
         return []
     try:
@@ -86,8 +90,10 @@ def check_destination(out: Path, overwrite: bool, inputs: Sequence[Path | str | 
         strays = stray_files(out)
         if strays:
             more = f" and {len(strays) - 3} more" if len(strays) > 3 else ""
-            raise CompressError(f"--overwrite: {out} holds files compress did not write ({', '.join(strays[:3])}{more}); "
-                                "move them or choose another output folder")
+            raise CompressError(
+                f"--overwrite: {out} holds files compress did not write ({', '.join(strays[:3])}{more}); "
+                "move them or choose another output folder"
+            )
     return out
 
 
@@ -162,7 +168,9 @@ def atomic_folder(out: Path, overwrite: bool, inputs: Sequence[Path | str | None
         check_destination(out, overwrite, inputs)  # again, now that no other run can change it
         in_mount = os.path.ismount(out)
         _clean_stale(out, in_mount)
-        scratch = _make_folder(out if in_mount else out.parent, f"{IN_MOUNT_PREFIX}partial-" if in_mount else f".{out.name}.partial-")
+        scratch = _make_folder(
+            out if in_mount else out.parent, f"{IN_MOUNT_PREFIX}partial-" if in_mount else f".{out.name}.partial-"
+        )
         try:
             output = Output(scratch)
             yield output
@@ -269,5 +277,7 @@ def manifest(folder: Path, extra: dict[str, Any]) -> dict[str, Any]:
         with open(path, "rb") as handle:
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(chunk)
-        files.append({"path": str(path.relative_to(folder)), "bytes": path.stat().st_size, "sha256": digest.hexdigest()})
+        files.append(
+            {"path": str(path.relative_to(folder)), "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+        )
     return {"written_by": f"compress {__version__}", **extra, "files": files}

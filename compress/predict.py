@@ -13,13 +13,16 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO
 
 from compress.errors import CompressError
 
-CHUNK = 20_000  # rows classified per step, sorted by length inside: a file of this size is batched as the benchmark does
+CHUNK = (
+    20_000  # rows classified per step, sorted by length inside: a file of this size is batched as the benchmark does
+)
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,10 @@ def read_rows(source: str, text_column: str) -> Iterator[Row]:
         with open(path, encoding="utf-8", errors="surrogateescape", newline="") as handle:
             reader = csv.DictReader(handle, delimiter="\t" if suffix == ".tsv" else ",")
             if text_column not in (reader.fieldnames or []):
-                raise CompressError(f"{source}: no column {text_column!r} (columns: {', '.join(reader.fieldnames or [])}); "
-                                    "use --text-column")
+                raise CompressError(
+                    f"{source}: no column {text_column!r} (columns: {', '.join(reader.fieldnames or [])}); "
+                    "use --text-column"
+                )
             for number, record in enumerate(reader, start=1):
                 yield _check(number, record.get(text_column))
     elif suffix in (".jsonl", ".json"):
@@ -129,8 +134,17 @@ class Writer:
         self.scratch.unlink(missing_ok=True)
 
 
-def predict_file(classifier: Any, source: str, out: Path, *, text_column: str = "text", top_k: int = 3,
-                 on_bad_row: str = "skip", progress: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:
+def predict_file(
+    classifier: Any,
+    source: str,
+    out: Path,
+    *,
+    text_column: str = "text",
+    top_k: int = 3,
+    on_bad_row: str = "skip",
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
     """Classify every row of `source` into `out`; returns counts and throughput."""
     from tqdm.auto import tqdm
 
@@ -156,7 +170,7 @@ def predict_file(classifier: Any, source: str, out: Path, *, text_column: str = 
                 started = time.perf_counter()
                 probabilities = classifier.predict_proba([r.text for r in chunk])
                 seconds += time.perf_counter() - started
-                for r, p in zip(chunk, probabilities):
+                for r, p in zip(chunk, probabilities, strict=False):
                     order = p.argsort()[::-1]
                     writer.write(r.number, [(classifier.labels[i], float(p[i])) for i in order])
                 done += len(chunk)
@@ -173,6 +187,8 @@ def predict_file(classifier: Any, source: str, out: Path, *, text_column: str = 
     if len(skipped) > 10:
         log(f"skipped {len(skipped) - 10} more rows")
     rate = done / seconds if seconds else 0.0
-    log(f"classified {done} rows in {seconds:.2f} s of model time: {rate:.1f} rows/s "
-        f"({classifier.kind}, {classifier.threads} threads, batch {classifier.batch_size}); wrote {out}")
+    log(
+        f"classified {done} rows in {seconds:.2f} s of model time: {rate:.1f} rows/s "
+        f"({classifier.kind}, {classifier.threads} threads, batch {classifier.batch_size}); wrote {out}"
+    )
     return {"rows": done, "skipped": len(skipped), "seconds": seconds, "rows_per_second": rate}

@@ -7,7 +7,6 @@ the same numpy arrays and measured the same way.
 from __future__ import annotations
 
 import inspect
-
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -80,4 +79,3 @@ def predict_logits(predictor: Predictor, encoded: Encoded, batch_size: int = EVA
         out[rows] = logits
     assert out is not None, "no examples to predict"
     return out
-

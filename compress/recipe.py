@@ -51,7 +51,8 @@ class BenchmarkConfig(_Strict):
     memory: bool = True
     classical_baseline: bool = Field(True, description="also measure a character n-gram TF-IDF + linear SVM row")
     non_inferiority_margin: float = Field(
-        1.0, ge=0, description="points: a row is non-inferior when its paired 95% interval's lower end is >= -margin")
+        1.0, ge=0, description="points: a row is non-inferior when its paired 95% interval's lower end is >= -margin"
+    )
 
 
 class Recipe(_Strict):
@@ -76,10 +77,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=deep)
             if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
@@ -101,7 +101,7 @@ def _read_mapping(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise CompressError(f"recipe not found: {path}")
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except UnicodeDecodeError as exc:
         raise CompressError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except yaml.MarkedYAMLError as exc:
@@ -128,12 +128,18 @@ def _expand_includes(entries: Any, path: Path, chain: tuple[Path, ...], root: Pa
             expanded.append(entry)
             continue
         if not isinstance(entry["include"], str):
-            raise CompressError(f"{path}: passes.{index}.include: expected a recipe file name, got {entry['include']!r}")
+            raise CompressError(
+                f"{path}: passes.{index}.include: expected a recipe file name, got {entry['include']!r}"
+            )
         if Path(entry["include"]).is_absolute():
-            raise CompressError(f"{path}: passes.{index}.include: give a path relative to the recipe, not {entry['include']}")
+            raise CompressError(
+                f"{path}: passes.{index}.include: give a path relative to the recipe, not {entry['include']}"
+            )
         target = (path.parent / entry["include"]).resolve()
         if not target.is_relative_to(root):
-            raise CompressError(f"{path}: passes.{index}.include: {entry['include']} lies outside the recipe's folder {root}")
+            raise CompressError(
+                f"{path}: passes.{index}.include: {entry['include']} lies outside the recipe's folder {root}"
+            )
         if target in chain:
             cycle = " -> ".join(p.name for p in (*chain, target))
             raise CompressError(f"{path}: passes.{index}.include: recipes include each other ({cycle})")
@@ -178,7 +184,7 @@ def _parse_passes(entries: Any, errors: list[str]) -> list[PassConfig]:
         if not isinstance(entry, dict) or len(entry) != 1:
             errors.append(f"{where}: each pass is a mapping with exactly one pass name, got {entry!r}")
             continue
-        (name, settings), = entry.items()
+        ((name, settings),) = entry.items()
         if name == "include":
             errors.append(f"{where}: include is resolved only when a recipe is loaded from a file")
             continue
@@ -201,7 +207,9 @@ def check_order(passes: tuple[PassConfig, ...]) -> list[str]:
         spec = spec_for(config)
         where = f"passes.{index}.{spec.name}"
         if cast_at is not None and spec.stage in (Stage.TORCH, Stage.EXPORT):
-            errors.append(f"{where}: must come before the precision cast at passes.{cast_at} (it trains or exports fp32 weights)")
+            errors.append(
+                f"{where}: must come before the precision cast at passes.{cast_at} (it trains or exports fp32 weights)"
+            )
         if spec.name == "precision":
             cast_at = index
         if spec.stage is Stage.TORCH and export_at is not None:
@@ -215,7 +223,7 @@ def check_order(passes: tuple[PassConfig, ...]) -> list[str]:
     return errors
 
 
-def _describe(error: dict[str, Any], prefix: str = "") -> str:
+def _describe(error: Any, prefix: str = "") -> str:
     loc = ".".join(str(part) for part in error["loc"])
     where = ".".join(part for part in (prefix, loc) if part) or "recipe"
     if error["type"] == "extra_forbidden":

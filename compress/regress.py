@@ -10,9 +10,10 @@ an absolute millisecond budget would fail on a slower runner for no fault of the
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import yaml
@@ -26,10 +27,13 @@ class Thresholds(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    min_speedup: float | None = Field(None, gt=0, description="batch-1 p50: baseline / candidate (0.8 = at most 25% slower)")
+    min_speedup: float | None = Field(
+        None, gt=0, description="batch-1 p50: baseline / candidate (0.8 = at most 25% slower)"
+    )
     min_throughput_speedup: float | None = Field(None, gt=0, description="batched samples/s: candidate / baseline")
     max_accuracy_drop: float | None = Field(
-        None, ge=0, description="non-inferiority margin in points: the paired 95% interval's lower end must reach -this")
+        None, ge=0, description="non-inferiority margin in points: the paired 95% interval's lower end must reach -this"
+    )
 
 
 class GateSettings(BaseModel):
@@ -45,7 +49,8 @@ class GateSettings(BaseModel):
     threads: int | None = Field(None, ge=1)
     eval_limit: int | None = Field(None, ge=1)
     max_round_spread: float | None = Field(
-        None, gt=1, description="if set, fail as unreliable when per-round speed ratios differ more than this factor")
+        None, gt=1, description="if set, fail as unreliable when per-round speed ratios differ more than this factor"
+    )
 
 
 def load_thresholds(path: Path | None, overrides: dict[str, float | None]) -> Thresholds:
@@ -63,9 +68,13 @@ def load_thresholds(path: Path | None, overrides: dict[str, float | None]) -> Th
     try:
         thresholds = Thresholds(**values)
     except ValidationError as exc:
-        raise CompressError("thresholds: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+        raise CompressError(
+            "thresholds: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        ) from None
     if not thresholds.model_dump(exclude_none=True):
-        raise CompressError("no thresholds: give --min-speedup, --min-throughput-speedup, --max-accuracy-drop or --thresholds FILE")
+        raise CompressError(
+            "no thresholds: give --min-speedup, --min-throughput-speedup, --max-accuracy-drop or --thresholds FILE"
+        )
     return thresholds
 
 
@@ -111,13 +120,23 @@ def compare(
     predictions = {p.name: predict_logits(p, own[p.name]).argmax(axis=1) for p in pair}
     acc = {name: 100 * accuracy(labels, predicted) for name, predicted in predictions.items()}
     latency, throughput, _ = latency_and_throughput(
-        pair, own, batch_size=settings.batch_size, warmup=settings.warmup, min_iterations=settings.min_iterations,
-        min_seconds=settings.min_seconds, rounds=settings.rounds, log=lambda m: log(f"regress: {m}"),
+        pair,
+        own,
+        batch_size=settings.batch_size,
+        warmup=settings.warmup,
+        min_iterations=settings.min_iterations,
+        min_seconds=settings.min_seconds,
+        rounds=settings.rounds,
+        log=lambda m: log(f"regress: {m}"),
     )
 
     def describe(p: Any) -> dict[str, Any]:
-        return {"name": p.name, "accuracy": acc[p.name], "latency_ms": latency[p.name].percentiles_ms(),
-                "samples_per_second": float(np.median(throughput[p.name].round_throughputs()))}
+        return {
+            "name": p.name,
+            "accuracy": acc[p.name],
+            "latency_ms": latency[p.name].percentiles_ms(),
+            "samples_per_second": float(np.median(throughput[p.name].round_throughputs())),
+        }
 
     verdict = Verdict(describe(baseline), describe(candidate))
     speed = ratio_summary(latency[baseline.name].round_medians(), latency[candidate.name].round_medians())
@@ -125,19 +144,40 @@ def compare(
     change = paired_change(labels, predictions[baseline.name], [predictions[candidate.name]])
     verdict.candidate |= {"speedup": speed, "throughput_speedup": batch, "accuracy_change": change}
     if thresholds.min_speedup is not None:
-        verdict.checks.append(Check("batch-1 speedup", speed["median"], thresholds.min_speedup,
-                                    speed["median"] >= thresholds.min_speedup, (speed["min"], speed["max"])))
+        verdict.checks.append(
+            Check(
+                "batch-1 speedup",
+                speed["median"],
+                thresholds.min_speedup,
+                speed["median"] >= thresholds.min_speedup,
+                (speed["min"], speed["max"]),
+            )
+        )
     if thresholds.min_throughput_speedup is not None:
-        verdict.checks.append(Check("throughput speedup", batch["median"], thresholds.min_throughput_speedup,
-                                    batch["median"] >= thresholds.min_throughput_speedup, (batch["min"], batch["max"])))
+        verdict.checks.append(
+            Check(
+                "throughput speedup",
+                batch["median"],
+                thresholds.min_throughput_speedup,
+                batch["median"] >= thresholds.min_throughput_speedup,
+                (batch["min"], batch["max"]),
+            )
+        )
     if verdict.checks and settings.max_round_spread is not None:
         verdict.checks.append(_round_agreement(verdict.checks, settings.max_round_spread))
     if thresholds.max_accuracy_drop is not None:
         margin = thresholds.max_accuracy_drop
         lower = change.get("ci_low", change["value"])
-        verdict.checks.append(Check("accuracy change, 95% low", lower, -margin, non_inferior(change, margin),
-                                    advice=f"not shown non-inferior at {margin:g} points: the paired 95% interval of the "
-                                           f"accuracy change reaches {lower:+.2f}; more held-out examples narrow it"))
+        verdict.checks.append(
+            Check(
+                "accuracy change, 95% low",
+                lower,
+                -margin,
+                non_inferior(change, margin),
+                advice=f"not shown non-inferior at {margin:g} points: the paired 95% interval of the "
+                f"accuracy change reaches {lower:+.2f}; more held-out examples narrow it",
+            )
+        )
     return verdict
 
 
@@ -147,8 +187,14 @@ def _round_agreement(speed_checks: list[Check], limit: float) -> Check:
     rounds is common (a 5x spread was seen there with a verdict the median got right). Set it
     where a disturbed measurement should fail loudly rather than rest on the undisturbed rounds."""
     spread = max(hi / lo for lo, hi in (c.spread for c in speed_checks if c.spread))
-    return Check("round spread (max/min)", spread, limit, spread <= limit, upper_bound=True,
-                 advice="rounds disagree: the machine was busy or throttling; rerun alone, or raise --min-seconds")
+    return Check(
+        "round spread (max/min)",
+        spread,
+        limit,
+        spread <= limit,
+        upper_bound=True,
+        advice="rounds disagree: the machine was busy or throttling; rerun alone, or raise --min-seconds",
+    )
 
 
 def table(verdict: Verdict) -> str:
@@ -160,13 +206,19 @@ def table(verdict: Verdict) -> str:
     for check in verdict.checks:
         bound = "<=" if check.upper_bound else ">="
         spread = f"{check.spread[0]:.3f}-{check.spread[1]:.3f}" if check.spread else ""
-        lines.append(f"{check.name:<24} {check.measured:>10.3f} {bound + format(check.limit, '.3f'):>10} "
-                     f"{spread:>18}  {'pass' if check.passed else 'FAIL'}")
+        lines.append(
+            f"{check.name:<24} {check.measured:>10.3f} {bound + format(check.limit, '.3f'):>10} "
+            f"{spread:>18}  {'pass' if check.passed else 'FAIL'}"
+        )
     b, c = verdict.baseline, verdict.candidate
-    lines.append(f"baseline  {b['name']}: p50 {b['latency_ms']['p50']:.2f} ms, {b['samples_per_second']:.1f}/s, "
-                 f"accuracy {b['accuracy']:.1f}")
-    lines.append(f"candidate {c['name']}: p50 {c['latency_ms']['p50']:.2f} ms, {c['samples_per_second']:.1f}/s, "
-                 f"accuracy {c['accuracy']:.1f} (change {change(c['accuracy_change'])}, paired 95% CI)")
+    lines.append(
+        f"baseline  {b['name']}: p50 {b['latency_ms']['p50']:.2f} ms, {b['samples_per_second']:.1f}/s, "
+        f"accuracy {b['accuracy']:.1f}"
+    )
+    lines.append(
+        f"candidate {c['name']}: p50 {c['latency_ms']['p50']:.2f} ms, {c['samples_per_second']:.1f}/s, "
+        f"accuracy {c['accuracy']:.1f} (change {change(c['accuracy_change'])}, paired 95% CI)"
+    )
     lines += [check.advice for check in verdict.checks if check.advice and not check.passed]
     lines.append("verdict: " + ("pass" if verdict.passed else "REGRESSION"))
     return "\n".join(lines)
@@ -177,12 +229,24 @@ def benchmark_json(verdict: Verdict) -> list[dict[str, Any]]:
     c, b = verdict.candidate, verdict.baseline
     slowdown = 1 / c["speedup"]["median"]
     return [
-        {"name": f"{c['name']} batch-1 p50 latency", "unit": "ms", "value": round(c["latency_ms"]["p50"], 4),
-         "extra": f"baseline {b['latency_ms']['p50']:.4f} ms, same process"},
-        {"name": f"{c['name']} latency relative to baseline", "unit": "x", "value": round(slowdown, 4),
-         "range": f"{1 / c['speedup']['max']:.4f}-{1 / c['speedup']['min']:.4f}",
-         "extra": "median over interleaved rounds of candidate/baseline batch-1 time"},
-        {"name": f"{c['name']} time per sample at batch", "unit": "ms", "value": round(1000 / c["samples_per_second"], 4)},
+        {
+            "name": f"{c['name']} batch-1 p50 latency",
+            "unit": "ms",
+            "value": round(c["latency_ms"]["p50"], 4),
+            "extra": f"baseline {b['latency_ms']['p50']:.4f} ms, same process",
+        },
+        {
+            "name": f"{c['name']} latency relative to baseline",
+            "unit": "x",
+            "value": round(slowdown, 4),
+            "range": f"{1 / c['speedup']['max']:.4f}-{1 / c['speedup']['min']:.4f}",
+            "extra": "median over interleaved rounds of candidate/baseline batch-1 time",
+        },
+        {
+            "name": f"{c['name']} time per sample at batch",
+            "unit": "ms",
+            "value": round(1000 / c["samples_per_second"], 4),
+        },
         {"name": f"{c['name']} accuracy drop", "unit": "points", "value": round(b["accuracy"] - c["accuracy"], 3)},
     ]
 
@@ -230,8 +294,12 @@ def run_gate(
     from compress.loading import load_model
 
     data = load_task_data(data_ref)
-    baseline_model = load_model(baseline_ref, data.label_map.names, stored_dtype=True, trust_remote_code=trust_remote_code)
-    candidate_model = load_model(candidate_ref, data.label_map.names, stored_dtype=True, trust_remote_code=trust_remote_code)
+    baseline_model = load_model(
+        baseline_ref, data.label_map.names, stored_dtype=True, trust_remote_code=trust_remote_code
+    )
+    candidate_model = load_model(
+        candidate_ref, data.label_map.names, stored_dtype=True, trust_remote_code=trust_remote_code
+    )
     if candidate_model.label_order != baseline_model.label_order:
         raise CompressError(f"regress: {candidate_ref} orders its labels differently from {baseline_ref}")
     split = data.with_label_order(baseline_model.label_order).evaluation.head(settings.eval_limit)
@@ -243,7 +311,12 @@ def run_gate(
             candidate.name += " (candidate)"
         if wrap_candidate:
             candidate = wrap_candidate(candidate)
-        log(f"regress: {candidate.name} against {baseline.name} on {len(split)} examples of '{split.name}', {threads} threads")
-        encoded = {baseline.name: encode(baseline_model.tokenizer, split.texts, max_length),
-                   candidate.name: encode(candidate_model.tokenizer, split.texts, max_length)}
+        log(
+            f"regress: {candidate.name} against {baseline.name} on {len(split)} examples of '{split.name}', "
+            f"{threads} threads"
+        )
+        encoded = {
+            baseline.name: encode(baseline_model.tokenizer, split.texts, max_length),
+            candidate.name: encode(candidate_model.tokenizer, split.texts, max_length),
+        }
         return compare(baseline, candidate, encoded, split.labels, thresholds, settings, log)

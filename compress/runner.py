@@ -10,10 +10,11 @@ import hashlib
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from compress.artifact import Artifact, PassRecord
 from compress.cpus import torch_thread_cap, torch_threads
@@ -60,8 +61,16 @@ def run_recipe(recipe: Recipe, options: RunOptions, log: Log = print) -> dict[st
         return _run_recipe(recipe, options, model_ref, data_ref, out, inputs, started, log)
 
 
-def _run_recipe(recipe: Recipe, options: RunOptions, model_ref: str, data_ref: str, out: Path, inputs: tuple[Any, ...],
-                started: float, log: Log) -> dict[str, Any]:
+def _run_recipe(
+    recipe: Recipe,
+    options: RunOptions,
+    model_ref: str,
+    data_ref: str,
+    out: Path,
+    inputs: tuple[Any, ...],
+    started: float,
+    log: Log,
+) -> dict[str, Any]:
     from compress.training.loop import process_state
 
     source, loaded, data = _load_inputs(recipe, options, model_ref, data_ref, log)
@@ -71,8 +80,17 @@ def _run_recipe(recipe: Recipe, options: RunOptions, model_ref: str, data_ref: s
     if not state.is_main_process:
         state.wait_for_everyone()  # the main process has locked the output and prepared the checkpoints
         with tempfile.TemporaryDirectory(prefix="compress-worker-") as scratch:
-            artifact = Artifact(loaded.model, loaded.tokenizer, data, Path(scratch), recipe.data.max_length, recipe.seed,
-                                source=source, label_order=loaded.label_order, resume=options.resume)
+            artifact = Artifact(
+                loaded.model,
+                loaded.tokenizer,
+                data,
+                Path(scratch),
+                recipe.data.max_length,
+                recipe.seed,
+                source=source,
+                label_order=loaded.label_order,
+                resume=options.resume,
+            )
             _run_passes([p for p in recipe.passes if spec_for(p).stage is Stage.TORCH], artifact, checkpoints, log)
         return {}
 
@@ -80,8 +98,17 @@ def _run_recipe(recipe: Recipe, options: RunOptions, model_ref: str, data_ref: s
         _prepare_checkpoints(checkpoints, recipe, model_ref, data_ref, options.resume)
         state.wait_for_everyone()
         workdir = output.path
-        artifact = Artifact(loaded.model, loaded.tokenizer, data, workdir, recipe.data.max_length, recipe.seed,
-                            source=source, label_order=loaded.label_order, resume=options.resume)
+        artifact = Artifact(
+            loaded.model,
+            loaded.tokenizer,
+            data,
+            workdir,
+            recipe.data.max_length,
+            recipe.seed,
+            source=source,
+            label_order=loaded.label_order,
+            resume=options.resume,
+        )
         try:
             artifact = _run_passes(list(recipe.passes), artifact, checkpoints, log)
         except BaseException:
@@ -104,7 +131,7 @@ def _run_recipe(recipe: Recipe, options: RunOptions, model_ref: str, data_ref: s
         }
         if recipe.benchmark.enabled:
             report["benchmark"] = _benchmark(recipe, source, loaded, artifact, options.trust_remote_code, log)
-        report["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        report["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
         report["seconds"] = time.perf_counter() - started
         if "benchmark" in report:
             write_report(workdir, report)
@@ -127,15 +154,23 @@ def _load_inputs(recipe: Recipe, options: RunOptions, model_ref: str, data_ref: 
     source = resolve_model(model_ref, options.revision)
     log(f"data: {data_ref}")
     data = load_task_data(
-        data_ref, options.text_column or recipe.data.text_column, options.label_column or recipe.data.label_column,
-        recipe.data.selection_fraction, recipe.seed, options.data_config or recipe.data.config,
+        data_ref,
+        options.text_column or recipe.data.text_column,
+        options.label_column or recipe.data.label_column,
+        recipe.data.selection_fraction,
+        recipe.seed,
+        options.data_config or recipe.data.config,
     )
-    log(f"  train {len(data.train)}, selection {len(data.selection)} ({data.selection.name}), "
-        f"evaluation {len(data.evaluation)} ({data.evaluation.name}), {len(data.label_map.names)} labels")
+    log(
+        f"  train {len(data.train)}, selection {len(data.selection)} ({data.selection.name}), "
+        f"evaluation {len(data.evaluation)} ({data.evaluation.name}), {len(data.label_map.names)} labels"
+    )
     first_training = next((spec_for(p) for p in recipe.passes if spec_for(p).uses_head), None)
     trains_head = first_training is not None and first_training.trains_head
     torch.manual_seed(recipe.seed)
-    loaded = load_model(source, data.label_map.names, allow_new_head=trains_head, trust_remote_code=options.trust_remote_code)
+    loaded = load_model(
+        source, data.label_map.names, allow_new_head=trains_head, trust_remote_code=options.trust_remote_code
+    )
     if loaded.label_order != data.label_map.names:
         data = data.with_label_order(loaded.label_order)
     parameters = sum(p.numel() for p in loaded.model.parameters()) / 1e6
@@ -152,8 +187,10 @@ def _log_audit(tokenizer: Any, texts: Any, max_length: int, log: Log) -> None:
     audit = audit_tokenizer(tokenizer, texts, max_length)
     log(f"tokenizer on train: {audit.summary()}")
     for warning in audit.warnings():
-        log(f"WARNING: {warning}; a vocabulary fitted to this text (vocab_transfer, see recipes/marathi-teacher.yaml) "
-            "keeps it and shortens sequences")
+        log(
+            f"WARNING: {warning}; a vocabulary fitted to this text (vocab_transfer, see recipes/marathi-teacher.yaml) "
+            "keeps it and shortens sequences"
+        )
 
 
 def _run_passes(passes: list[Any], artifact: Artifact, checkpoints: Path, log: Log) -> Artifact:
@@ -164,7 +201,7 @@ def _run_passes(passes: list[Any], artifact: Artifact, checkpoints: Path, log: L
         artifact = replace(artifact, checkpoint_dir=checkpoints / f"{index}-{spec.name}")
         artifact, details = spec.function(config, artifact)
         record = PassRecord(spec.name, config.model_dump(mode="json"), time.perf_counter() - pass_started, details)
-        artifact = replace(artifact, history=artifact.history + (record,))
+        artifact = replace(artifact, history=(*artifact.history, record))
     return artifact
 
 
@@ -200,30 +237,51 @@ def _remove_checkpoints(root: Path) -> None:
     shutil.rmtree(root, ignore_errors=True)
 
 
-def _benchmark(recipe: Recipe, source: Any, loaded: Any, artifact: Artifact, trust_remote_code: bool, log: Log) -> dict[str, Any]:
+def _benchmark(
+    recipe: Recipe, source: Any, loaded: Any, artifact: Artifact, trust_remote_code: bool, log: Log
+) -> dict[str, Any]:
     """Baseline = the input model as loaded, fp32 PyTorch; candidates = every output."""
     import torch
 
-    from compress.measure.benchmark import Candidate, run_benchmark
     from compress.loading import load_model
+    from compress.measure.benchmark import Candidate, run_benchmark
     from compress.models import dtype_name
 
     if artifact.model_changed:
         torch.manual_seed(recipe.seed)
-        baseline_model = load_model(source, loaded.label_order, allow_new_head=True, trust_remote_code=trust_remote_code).model
+        baseline_model = load_model(
+            source, loaded.label_order, allow_new_head=True, trust_remote_code=trust_remote_code
+        ).model
     else:
         baseline_model = artifact.model
     baseline = Candidate("baseline: input, pytorch fp32", "torch", source.location, baseline_model, loaded.tokenizer)
     candidates = []
     if artifact.model_changed:
-        candidates.append(Candidate(f"pytorch {dtype_name(artifact.model)}", "torch", str(artifact.model_dir), artifact.model,
-                                    artifact.tokenizer))
-    candidates += [Candidate(name, "onnx", str(path), tokenizer=artifact.tokenizer) for name, path in artifact.onnx.items()]
+        candidates.append(
+            Candidate(
+                f"pytorch {dtype_name(artifact.model)}",
+                "torch",
+                str(artifact.model_dir),
+                artifact.model,
+                artifact.tokenizer,
+            )
+        )
+    candidates += [
+        Candidate(name, "onnx", str(path), tokenizer=artifact.tokenizer) for name, path in artifact.onnx.items()
+    ]
     if not candidates:
         log("benchmark: no pass changed the model; measuring the baseline alone")
     result = run_benchmark(
-        baseline, candidates, artifact.tokenizer, artifact.data.evaluation, loaded.label_order, artifact.max_length,
-        recipe.benchmark, log, train=artifact.data.train, seed=recipe.seed,
+        baseline,
+        candidates,
+        artifact.tokenizer,
+        artifact.data.evaluation,
+        loaded.label_order,
+        artifact.max_length,
+        recipe.benchmark,
+        log,
+        train=artifact.data.train,
+        seed=recipe.seed,
     )
     for entry in result["candidates"]:
         if entry["kind"] != "classical":
@@ -236,7 +294,6 @@ def _benchmark(recipe: Recipe, source: Any, loaded: Any, artifact: Artifact, tru
 def write_report(folder: Path, report: dict[str, Any]) -> None:
     from compress.report.markdown import render
     from compress.report.plot import pareto_plot
-
     from compress.report.structure import pruning_record, structure_plot
 
     write_json(folder / "report.json", report)
@@ -248,22 +305,29 @@ def write_report(folder: Path, report: dict[str, Any]) -> None:
 
 
 def bench_models(
-    baseline_ref: str, candidate_refs: list[str], options: RunOptions, settings: Any, max_length: int = 128, log: Log = print
+    baseline_ref: str,
+    candidate_refs: list[str],
+    options: RunOptions,
+    settings: Any,
+    max_length: int = 128,
+    log: Log = print,
 ) -> dict[str, Any]:
     """`compress bench`: measure existing models against a baseline classifier, no passes."""
-    from compress.measure.benchmark import Candidate, run_benchmark
     from compress.data import load_task_data
     from compress.loading import load_model
+    from compress.measure.benchmark import Candidate, run_benchmark
 
     started = time.perf_counter()
     if not options.data:
         raise CompressError("no data: pass --data")
     inputs = (options.data, baseline_ref, *candidate_refs)
     out = check_destination(options.out, options.overwrite, inputs)
-    data = load_task_data(options.data, options.text_column or "text", options.label_column or "label",
-                          config=options.data_config)
-    loaded = load_model(baseline_ref, data.label_map.names, trust_remote_code=options.trust_remote_code,
-                        revision=options.revision)
+    data = load_task_data(
+        options.data, options.text_column or "text", options.label_column or "label", config=options.data_config
+    )
+    loaded = load_model(
+        baseline_ref, data.label_map.names, trust_remote_code=options.trust_remote_code, revision=options.revision
+    )
     data = data.with_label_order(loaded.label_order)
     candidates = []
     for ref in candidate_refs:
@@ -274,7 +338,14 @@ def bench_models(
     baseline = Candidate(f"baseline: {baseline_ref}", "torch", loaded.location, loaded.model, loaded.tokenizer)
     with atomic_folder(out, options.overwrite, inputs) as output:
         result = run_benchmark(
-            baseline, candidates, loaded.tokenizer, data.evaluation, loaded.label_order, max_length, settings, log,
+            baseline,
+            candidates,
+            loaded.tokenizer,
+            data.evaluation,
+            loaded.label_order,
+            max_length,
+            settings,
+            log,
             train=data.train,
         )
         report = {
@@ -283,7 +354,7 @@ def bench_models(
             "inputs": {"model": baseline_ref, "data": options.data},
             "passes": [],
             "benchmark": result,
-            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
             "seconds": time.perf_counter() - started,
         }
         write_report(output.path, report)

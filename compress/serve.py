@@ -68,7 +68,7 @@ class MicroBatcher:
                     break
                 try:
                     job = await asyncio.wait_for(self.queue.get(), remaining)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     break
                 jobs.append(job)
                 size += len(job.texts)
@@ -112,9 +112,13 @@ def _headline(reference: str) -> dict[str, Any]:
     last = rows[-1] if rows else last
     if not last:
         return {"recipe": report.get("recipe", {}).get("name")}
-    return {"recipe": report["recipe"]["name"], "split": bench["evaluation"]["split"], "candidate": last["name"],
-            "accuracy": last["quality"]["accuracy"]["value"],
-            "latency_p50_speedup": (last.get("vs_baseline") or {}).get("latency_p50_speedup")}
+    return {
+        "recipe": report["recipe"]["name"],
+        "split": bench["evaluation"]["split"],
+        "candidate": last["name"],
+        "accuracy": last["quality"]["accuracy"]["value"],
+        "latency_p50_speedup": (last.get("vs_baseline") or {}).get("latency_p50_speedup"),
+    }
 
 
 def create_app(classifier: Any, reference: str, limits: ServeLimits = ServeLimits()) -> Any:
@@ -134,8 +138,14 @@ def create_app(classifier: Any, reference: str, limits: ServeLimits = ServeLimit
 
     app = fastapi.FastAPI(title="compress serve", lifespan=lifespan)
     started = time.time()
-    metadata = {"model": reference, "kind": classifier.kind, "labels": list(classifier.labels),
-                "max_length": classifier.max_length, "limits": limits.__dict__, "report": _headline(reference)}
+    metadata = {
+        "model": reference,
+        "kind": classifier.kind,
+        "labels": list(classifier.labels),
+        "max_length": classifier.max_length,
+        "limits": limits.__dict__,
+        "report": _headline(reference),
+    }
 
     def error(status: int, message: str) -> Any:
         return JSONResponse(status_code=status, content={"error": message})
@@ -180,8 +190,13 @@ def create_app(classifier: Any, reference: str, limits: ServeLimits = ServeLimit
         predictions = []
         for row in probabilities:
             order = row.argsort()[::-1][:k]
-            predictions.append({"label": labels[order[0]], "probability": float(row[order[0]]),
-                                "top_k": [[labels[i], float(row[i])] for i in order]})
+            predictions.append(
+                {
+                    "label": labels[order[0]],
+                    "probability": float(row[order[0]]),
+                    "top_k": [[labels[i], float(row[i])] for i in order],
+                }
+            )
         return {"predictions": predictions}
 
     return app
@@ -190,5 +205,10 @@ def create_app(classifier: Any, reference: str, limits: ServeLimits = ServeLimit
 def serve(classifier: Any, reference: str, host: str, port: int, limits: ServeLimits) -> None:
     """Run until SIGINT/SIGTERM; uvicorn finishes the requests in flight, then the batcher stops."""
     uvicorn = require("uvicorn", "serve", "compress serve")
-    uvicorn.run(create_app(classifier, reference, limits), host=host, port=port, log_level="warning",
-                timeout_graceful_shutdown=10)
+    uvicorn.run(
+        create_app(classifier, reference, limits),
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=10,
+    )

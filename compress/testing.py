@@ -27,14 +27,28 @@ def tiny_model(arch: str, labels: list[str], vocab_size: int = 64) -> Any:
     from transformers import AutoModelForSequenceClassification, BertConfig, DistilBertConfig, RobertaConfig
 
     torch.manual_seed(0)
-    common = {"vocab_size": vocab_size, "num_labels": len(labels), "id2label": dict(enumerate(labels)),
-              "label2id": {n: i for i, n in enumerate(labels)}}
+    common = {
+        "vocab_size": vocab_size,
+        "num_labels": len(labels),
+        "id2label": dict(enumerate(labels)),
+        "label2id": {n: i for i, n in enumerate(labels)},
+    }
+    config: Any
     if arch == "bert":
         config = BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64, **common)
     elif arch == "roberta":
-        config = RobertaConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
-                               pad_token_id=0, bos_token_id=2, eos_token_id=3, type_vocab_size=1,
-                               max_position_embeddings=160, **common)
+        config = RobertaConfig(
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=64,
+            pad_token_id=0,
+            bos_token_id=2,
+            eos_token_id=3,
+            type_vocab_size=1,
+            max_position_embeddings=160,
+            **common,
+        )
     elif arch == "distilbert":
         config = DistilBertConfig(dim=32, n_layers=2, n_heads=4, hidden_dim=64, **common)
     else:
@@ -47,7 +61,7 @@ def make_rows(n: int, seed: int, labels=tuple(TOPICS)) -> list[tuple[str, str]]:
     rows = []
     for i in range(n):
         label = labels[i % len(labels)]
-        words = rng.sample(WORDS, 4) + [TOPICS[label]]
+        words = [*rng.sample(WORDS, 4), TOPICS[label]]
         rng.shuffle(words)
         rows.append((" ".join(words), label))
     return rows

@@ -1,6 +1,6 @@
 """Write a tiny random BERT classifier and a toy labelled dataset into a folder (for CI's smoke steps).
 
-    python scripts/tiny_case.py DIR   ->  DIR/model (config, safetensors, tokenizer), DIR/data/{train,dev}.csv
+python scripts/tiny_case.py DIR   ->  DIR/model (config, safetensors, tokenizer), DIR/data/{train,dev}.csv
 """
 
 import sys

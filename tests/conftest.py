@@ -15,8 +15,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 REPO = Path(__file__).resolve().parent.parent
 MAHANEWS = REPO.parent / "shared" / "data" / "mahanews-shc"
 FAST_BENCH = [
-    "benchmark.rounds=2", "benchmark.min_iterations=4", "benchmark.min_seconds=0.05",
-    "benchmark.warmup=1", "benchmark.bootstrap=50", "benchmark.memory=false",
+    "benchmark.rounds=2",
+    "benchmark.min_iterations=4",
+    "benchmark.min_seconds=0.05",
+    "benchmark.warmup=1",
+    "benchmark.bootstrap=50",
+    "benchmark.memory=false",
 ]
 
 

@@ -9,9 +9,9 @@ import tempfile
 from pathlib import Path
 
 import torch
+from test_training import logits, setup_problem
 
 from compress.training.loop import TrainSettings, process_state, train
-from test_training import logits, setup_problem
 
 
 def main(data_folder: str, out: str) -> None:
@@ -21,12 +21,16 @@ def main(data_folder: str, out: str) -> None:
     settings = TrainSettings(epochs=2, batch_size=16, learning_rate=1e-3, progress=False, track_energy=False)
     result = train(model, train_split, selection, settings)
     if process_state().is_main_process:
-        Path(out).write_text(json.dumps({
-            "processes": result.processes,
-            "losses": [e["train_loss"] for e in result.epochs],
-            "selection_accuracy": result.best_score,
-            "selection_logits": logits(model, selection).tolist(),
-        }))
+        Path(out).write_text(
+            json.dumps(
+                {
+                    "processes": result.processes,
+                    "losses": [e["train_loss"] for e in result.epochs],
+                    "selection_accuracy": result.best_score,
+                    "selection_logits": logits(model, selection).tolist(),
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -6,14 +6,13 @@ import json
 
 import pytest
 import torch
+from conftest import run_inline_recipe, tiny_model, tiny_tokenizer
 
 from compress.artifact import Artifact
 from compress.data import load_task_data
 from compress.errors import CompressError
 from compress.passes.adapt_mlm import AdaptMlmConfig, adapt_mlm
 from compress.training import masked_lm
-
-from conftest import run_inline_recipe, tiny_model, tiny_tokenizer
 
 FAST = {"epochs": 3, "batch_size": 8, "learning_rate": 1e-3, "heldout_lines": 20, "track_energy": False}
 
@@ -35,7 +34,11 @@ def _encoder(model):
 @pytest.mark.parametrize("arch", ["bert", "roberta", "distilbert"])
 def test_adaptation_lowers_the_heldout_loss_and_leaves_the_head(tmp_path, toy_data, arch):
     artifact = _artifact(tmp_path, toy_data, arch)
-    head = {k: v.clone() for k, v in artifact.model.state_dict().items() if not k.startswith(artifact.model.base_model_prefix)}
+    head = {
+        k: v.clone()
+        for k, v in artifact.model.state_dict().items()
+        if not k.startswith(artifact.model.base_model_prefix)
+    }
     before = _encoder(artifact.model)
     result, details = adapt_mlm(AdaptMlmConfig(**FAST), artifact)
     loss_before, loss_after = details["heldout_mlm_loss"]
@@ -114,15 +117,19 @@ def test_too_little_text_is_a_one_line_error(tmp_path, toy_data):
         adapt_mlm(AdaptMlmConfig(corpus=tmp_path / "missing.txt"), _artifact(tmp_path, toy_data))
 
 
-def test_a_recipe_adapts_on_a_corpus_between_vocabulary_transfer_and_finetuning(tiny_classifier_dir, toy_data, tmp_path):
+def test_a_recipe_adapts_on_a_corpus_between_vocabulary_transfer_and_finetuning(
+    tiny_classifier_dir, toy_data, tmp_path
+):
     from compress.testing import make_rows
 
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("\n".join(text for text, _ in make_rows(60, seed=7)))
     out = tmp_path / "out"
-    recipe = (f"name: mlm\npasses:\n  - vocab_transfer: {{vocab_size: 60, min_frequency: 1}}\n"
-              f"  - adapt_mlm: {{corpus: {corpus}, epochs: 1, batch_size: 16, heldout_lines: 8}}\n"
-              f"  - finetune: {{epochs: 1}}\nbenchmark: {{enabled: false}}\n")
+    recipe = (
+        f"name: mlm\npasses:\n  - vocab_transfer: {{vocab_size: 60, min_frequency: 1}}\n"
+        f"  - adapt_mlm: {{corpus: {corpus}, epochs: 1, batch_size: 16, heldout_lines: 8}}\n"
+        f"  - finetune: {{epochs: 1}}\nbenchmark: {{enabled: false}}\n"
+    )
     assert run_inline_recipe(recipe, tiny_classifier_dir, toy_data, out) == 0
     details = json.loads((out / "report.json").read_text())["passes"][1]["details"]
     assert details["texts"] == {"train": 60 + 81 - 8, "heldout": 8} and len(details["heldout_mlm_loss"]) == 2

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import FAST_BENCH, REPO
 
 from compress.cli import main
-
-from conftest import FAST_BENCH, REPO
 
 
 def sets(items: list[str]) -> list[str]:
@@ -19,14 +18,25 @@ def sets(items: list[str]) -> list[str]:
 
 def run_int8(model: Path, data: Path, out: Path, *extra: str) -> int:
     recipe = str(REPO / "recipes" / "int8-dynamic.yaml")
-    return main(["run", recipe, "--model", str(model), "--data", str(data), "--out", str(out), *sets(FAST_BENCH), *extra])
+    return main(
+        ["run", recipe, "--model", str(model), "--data", str(data), "--out", str(out), *sets(FAST_BENCH), *extra]
+    )
 
 
 def test_run_writes_a_complete_loadable_output(tiny_classifier_dir, toy_data, tmp_path):
     out = tmp_path / "out"
     assert run_int8(tiny_classifier_dir, toy_data, out, "--set", "passes.1.quantize.min_agreement=0") == 0
-    for name in ("report.md", "report.json", "pareto.png", "manifest.json", "recipe.resolved.yaml",
-                 "model/config.json", "model/model.safetensors", "onnx/model.onnx", "onnx/model_int8_dynamic.onnx"):
+    for name in (
+        "report.md",
+        "report.json",
+        "pareto.png",
+        "manifest.json",
+        "recipe.resolved.yaml",
+        "model/config.json",
+        "model/model.safetensors",
+        "onnx/model.onnx",
+        "onnx/model_int8_dynamic.onnx",
+    ):
         assert (out / name).is_file(), name
     report = json.loads((out / "report.json").read_text())
     names = [c["name"] for c in report["benchmark"]["candidates"]]
@@ -35,7 +45,13 @@ def test_run_writes_a_complete_loadable_output(tiny_classifier_dir, toy_data, tm
     assert classical["kind"] == "classical" and classical["tokens_per_example"] is None and classical["size_mb"] > 0
     assert "classical baseline" in (out / "report.md").read_text()
     int8 = report["benchmark"]["candidates"][1]
-    for key in ("latency_p50_speedup", "throughput_speedup", "size_reduction", "accuracy_delta_points", "accuracy_change"):
+    for key in (
+        "latency_p50_speedup",
+        "throughput_speedup",
+        "size_reduction",
+        "accuracy_delta_points",
+        "accuracy_change",
+    ):
         assert key in int8["vs_baseline"]
     change = int8["vs_baseline"]["accuracy_change"]
     assert change["value"] == pytest.approx(int8["vs_baseline"]["accuracy_delta_points"])
@@ -88,17 +104,57 @@ def test_bench_command_measures_given_models(tiny_classifier_dir, toy_data, tmp_
     assert run_int8(tiny_classifier_dir, toy_data, first, "--set", "passes.1.quantize.min_agreement=0") == 0
     out = tmp_path / "bench"
     half = tmp_path / "bf16"
-    assert main(["run", str(REPO / "recipes/precision-bf16.yaml"), "--model", str(tiny_classifier_dir), "--data",
-                 str(toy_data), "--out", str(half), "--set", "benchmark.enabled=false"]) == 0
-    code = main(["bench", str(first / "onnx" / "model_int8_dynamic.onnx"), str(tiny_classifier_dir), str(half / "model"),
-                 str(first), f"{first}:model", "--baseline", str(tiny_classifier_dir), "--data", str(toy_data),
-                 "--out", str(out), "--rounds", "2", "--min-seconds", "0.05", "--no-memory"])
+    assert (
+        main(
+            [
+                "run",
+                str(REPO / "recipes/precision-bf16.yaml"),
+                "--model",
+                str(tiny_classifier_dir),
+                "--data",
+                str(toy_data),
+                "--out",
+                str(half),
+                "--set",
+                "benchmark.enabled=false",
+            ]
+        )
+        == 0
+    )
+    code = main(
+        [
+            "bench",
+            str(first / "onnx" / "model_int8_dynamic.onnx"),
+            str(tiny_classifier_dir),
+            str(half / "model"),
+            str(first),
+            f"{first}:model",
+            "--baseline",
+            str(tiny_classifier_dir),
+            "--data",
+            str(toy_data),
+            "--out",
+            str(out),
+            "--rounds",
+            "2",
+            "--min-seconds",
+            "0.05",
+            "--no-memory",
+        ]
+    )
     assert code == 0
     report = json.loads((out / "report.json").read_text())
     candidates = report["benchmark"]["candidates"]
     assert len(candidates) == 6 and candidates[-1]["kind"] == "classical"
     assert candidates[1]["agreement_with_baseline"] == 1.0  # the baseline itself
-    assert [c["precision"] for c in candidates] == [None, "fp32", "bf16", None, "fp32", None]  # a bf16 model is measured in bf16
+    assert [c["precision"] for c in candidates] == [
+        None,
+        "fp32",
+        "bf16",
+        None,
+        "fp32",
+        None,
+    ]  # a bf16 model is measured in bf16
     # a run folder stands for its last output (the int8 file); RUN:model for its PyTorch model
     assert candidates[3]["location"] == str((first / "onnx" / "model_int8_dynamic.onnx").resolve())
     assert candidates[4]["location"] == str((first / "model").resolve())
@@ -113,9 +169,11 @@ def test_bench_command_measures_given_models(tiny_classifier_dir, toy_data, tmp_
         (["--set", "passes.0.export_onnx.atoll=1"], "passes.0.export_onnx.atoll: unknown key"),
     ],
 )
-def test_bad_input_is_one_line_with_exit_2_and_no_output(tiny_classifier_dir, toy_data, tmp_path, capsys, args, message):
+def test_bad_input_is_one_line_with_exit_2_and_no_output(
+    tiny_classifier_dir, toy_data, tmp_path, capsys, args, message
+):
     base = {"--model": str(tiny_classifier_dir), "--data": str(toy_data)}
-    for flag, value in zip(args[::2], args[1::2]):
+    for flag, value in zip(args[::2], args[1::2], strict=False):
         base[flag] = value
     argv = ["run", str(REPO / "recipes" / "int8-dynamic.yaml"), "--out", str(tmp_path / "out")]
     for flag, value in base.items():
@@ -134,27 +192,50 @@ def test_validate_and_passes_commands(capsys):
 
 def test_model_and_data_can_come_from_the_recipe(tiny_classifier_dir, toy_data, tmp_path):
     recipe = tmp_path / "r.yaml"
-    recipe.write_text(yaml.safe_dump({
-        "name": "from-recipe", "model": str(tiny_classifier_dir), "data": {"path": str(toy_data)},
-        "passes": ["export_onnx"],
-    }))
+    recipe.write_text(
+        yaml.safe_dump(
+            {
+                "name": "from-recipe",
+                "model": str(tiny_classifier_dir),
+                "data": {"path": str(toy_data)},
+                "passes": ["export_onnx"],
+            }
+        )
+    )
     out = tmp_path / "out"
     assert main(["run", str(recipe), "--out", str(out), *sets(FAST_BENCH)]) == 0
     assert json.loads((out / "report.json").read_text())["inputs"]["model"] == str(tiny_classifier_dir)
 
 
-def test_training_run_reports_cost_and_resumes_after_a_crash(tiny_classifier_dir, toy_data, tmp_path, monkeypatch, capsys):
+def test_training_run_reports_cost_and_resumes_after_a_crash(
+    tiny_classifier_dir, toy_data, tmp_path, monkeypatch, capsys
+):
     from dataclasses import replace
 
     from compress.errors import CompressError
     from compress.passes import REGISTRY
 
     recipe = tmp_path / "ft.yaml"
-    recipe.write_text(yaml.safe_dump({
-        "name": "ft-export", "passes": [{"finetune": {"epochs": 2, "batch_size": 16, "track_energy": False}}, "export_onnx"],
-    }))
+    recipe.write_text(
+        yaml.safe_dump(
+            {
+                "name": "ft-export",
+                "passes": [{"finetune": {"epochs": 2, "batch_size": 16, "track_energy": False}}, "export_onnx"],
+            }
+        )
+    )
     out = tmp_path / "out"
-    argv = ["run", str(recipe), "--model", str(tiny_classifier_dir), "--data", str(toy_data), "--out", str(out), *sets(FAST_BENCH)]
+    argv = [
+        "run",
+        str(recipe),
+        "--model",
+        str(tiny_classifier_dir),
+        "--data",
+        str(toy_data),
+        "--out",
+        str(out),
+        *sets(FAST_BENCH),
+    ]
 
     def export_that_crashes(config, artifact):
         raise CompressError("disk full")
@@ -166,7 +247,7 @@ def test_training_run_reports_cost_and_resumes_after_a_crash(tiny_classifier_dir
     checkpoints = tmp_path / ".out.checkpoints"
     assert (checkpoints / "0-finetune" / "trainer-state.pt").is_file() and not out.exists()
 
-    assert main(argv + ["--resume"]) == 0
+    assert main([*argv, "--resume"]) == 0
     report = json.loads((out / "report.json").read_text())
     finetune = report["passes"][0]["details"]
     assert finetune["resumed_at_step"] == 2 * 6  # the finished fine-tune was restored, not redone

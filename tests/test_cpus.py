@@ -5,21 +5,23 @@ from __future__ import annotations
 import os
 
 import pytest
+from conftest import REPO
 
 from compress import cpus
 
-from conftest import REPO
 
-
-@pytest.mark.parametrize("v2, v1, expected", [
-    ("200000 100000\n", None, 2),       # docker --cpus 2 on cgroup v2
-    ("150000 100000\n", None, 1),       # 1.5 CPUs: one whole thread
-    ("max 100000\n", None, None),       # no quota
-    (None, ("400000", "100000"), 4),    # cgroup v1
-    (None, ("-1", "100000"), None),
-    (None, None, None),                 # no cgroup files at all
-    ("garbage\n", None, None),
-])
+@pytest.mark.parametrize(
+    "v2, v1, expected",
+    [
+        ("200000 100000\n", None, 2),  # docker --cpus 2 on cgroup v2
+        ("150000 100000\n", None, 1),  # 1.5 CPUs: one whole thread
+        ("max 100000\n", None, None),  # no quota
+        (None, ("400000", "100000"), 4),  # cgroup v1
+        (None, ("-1", "100000"), None),
+        (None, None, None),  # no cgroup files at all
+        ("garbage\n", None, None),
+    ],
+)
 def test_quota_is_read_from_cgroup_v2_or_v1(tmp_path, monkeypatch, v2, v1, expected):
     paths = {name: tmp_path / name for name in ("cpu.max", "quota", "period")}
     if v2 is not None:
@@ -76,7 +78,29 @@ def test_the_thread_count_comes_back_after_a_block_or_a_run(tiny_classifier_dir,
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
     recipe = str(REPO / "recipes" / "precision-bf16.yaml")
-    assert main(["run", recipe, "--model", str(tiny_classifier_dir), "--data", str(toy_data), "--out", str(tmp_path / "o"),
-                 "--set", "benchmark.rounds=1", "--set", "benchmark.min_seconds=0", "--set", "benchmark.min_iterations=2",
-                 "--set", "benchmark.memory=false", "--set", "benchmark.threads=1"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                recipe,
+                "--model",
+                str(tiny_classifier_dir),
+                "--data",
+                str(toy_data),
+                "--out",
+                str(tmp_path / "o"),
+                "--set",
+                "benchmark.rounds=1",
+                "--set",
+                "benchmark.min_seconds=0",
+                "--set",
+                "benchmark.min_iterations=2",
+                "--set",
+                "benchmark.memory=false",
+                "--set",
+                "benchmark.threads=1",
+            ]
+        )
+        == 0
+    )
     assert torch.get_num_threads() == before

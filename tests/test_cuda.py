@@ -9,10 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from test_training import QUIET, setup_problem
 
 from compress.training.loop import TrainHook, TrainSettings, train
-
-from test_training import QUIET, setup_problem
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -32,9 +31,13 @@ class RecordLogits(TrainHook):
 def test_mixed_precision_trains_on_cuda_and_keeps_fp32_weights(toy_data, tmp_path, precision):
     model, (train_split, selection) = setup_problem(toy_data, tmp_path / "v")
     hook = RecordLogits()
-    result = train(model, train_split, selection,
-                   TrainSettings(epochs=3, batch_size=16, learning_rate=1e-3, precision=precision, **QUIET),
-                   hooks=[hook])
+    result = train(
+        model,
+        train_split,
+        selection,
+        TrainSettings(epochs=3, batch_size=16, learning_rate=1e-3, precision=precision, **QUIET),
+        hooks=[hook],
+    )
     assert result.precision["used"] == precision
     assert hook.seen == {("cuda", torch.float16 if precision == "fp16" else torch.bfloat16)}
     assert next(model.parameters()).device.type == "cpu", "the model comes back where it was"

@@ -6,11 +6,10 @@ import json
 
 import numpy as np
 import pytest
+from conftest import make_rows, write_csv
 
 from compress.data import load_task_data
 from compress.errors import CompressError
-
-from conftest import make_rows, write_csv
 
 
 def test_train_and_dev_folder_reports_on_dev_and_selects_on_a_train_slice(toy_data):
@@ -67,7 +66,8 @@ def test_custom_columns_and_label_reordering(tmp_path):
     write_csv(tmp_path / "train.csv", make_rows(30, 1), header=("headline", "topic"))
     data = load_task_data(str(tmp_path / "train.csv"), text_column="headline", label_column="topic")
     reordered = data.with_label_order(["tech", "food", "sport"])
-    for split_before, split_after in zip((data.train, data.evaluation), (reordered.train, reordered.evaluation)):
+    pairs = zip((data.train, data.evaluation), (reordered.train, reordered.evaluation), strict=True)
+    for split_before, split_after in pairs:
         before = [data.label_map.names[i] for i in split_before.labels]
         after = [reordered.label_map.names[i] for i in split_after.labels]
         assert before == after
@@ -83,7 +83,7 @@ def _bad_inputs(tmp_path):
     write_csv(tmp_path / "b" / "dev.csv", [])
     cases["empty split"] = (str(tmp_path / "b"), "empty")
     write_csv(tmp_path / "c" / "train.csv", rows)
-    write_csv(tmp_path / "c" / "dev.csv", rows[:5] + [("some headline", "weather")])
+    write_csv(tmp_path / "c" / "dev.csv", [*rows[:5], ("some headline", "weather")])
     cases["unseen dev label"] = (str(tmp_path / "c"), "label 'weather' in 'dev' (1 rows) never appears in train")
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "train.csv").write_bytes("text,label\ncaf\xe9 news,a\nb,b\n".encode("latin-1"))
@@ -96,7 +96,7 @@ def _bad_inputs(tmp_path):
     (tmp_path / "g").mkdir()
     (tmp_path / "g" / "dev.csv").write_text("text,label\na,b\n")
     cases["no train file"] = (str(tmp_path / "g"), "no train file")
-    write_csv(tmp_path / "h" / "train.csv", rows[:3] + [("", "sport")])
+    write_csv(tmp_path / "h" / "train.csv", [*rows[:3], ("", "sport")])
     cases["empty text"] = (str(tmp_path / "h"), "text is empty")
     (tmp_path / "i").mkdir()
     (tmp_path / "i" / "train.csv").write_text("")
@@ -106,8 +106,18 @@ def _bad_inputs(tmp_path):
 
 @pytest.mark.parametrize(
     "case",
-    ["missing path", "missing column", "empty split", "unseen dev label", "non-UTF-8", "lfs pointer", "one label",
-     "no train file", "empty text", "empty file"],
+    [
+        "missing path",
+        "missing column",
+        "empty split",
+        "unseen dev label",
+        "non-UTF-8",
+        "lfs pointer",
+        "one label",
+        "no train file",
+        "empty text",
+        "empty file",
+    ],
 )
 def test_bad_data_gets_one_clear_error(tmp_path, case):
     source, message = _bad_inputs(tmp_path)[case]

@@ -7,20 +7,18 @@ import copy
 import numpy as np
 import pytest
 import torch
+from conftest import tiny_model
 
-from compress.architectures import encoder_layers, lora_targets
+from compress.architectures import encoder_layers, keep_encoder_layers, lora_targets
 from compress.artifact import Artifact
 from compress.batching import encode
 from compress.data import load_task_data
 from compress.errors import CompressError
 from compress.models import resolve_model
-from compress.architectures import keep_encoder_layers
 from compress.passes.distill import DistillConfig, distill
 from compress.passes.finetune import FinetuneConfig, LoraOptions, _with_adapters, finetune
 from compress.predictors import TorchPredictor, predict_logits
 from compress.training.distillation import DistillationHook, kd_loss
-
-from conftest import tiny_model, tiny_tokenizer
 
 FAST = dict(track_energy=False)
 
@@ -34,8 +32,16 @@ def artifact(tmp_path, toy_data, tiny_classifier_dir) -> Artifact:
     loaded = load_classifier(source, data.label_map.names, allow_new_head=False)
     workdir = tmp_path / "work"
     workdir.mkdir()
-    return Artifact(loaded.model, loaded.tokenizer, data.with_label_order(loaded.label_order), workdir, 32, 0,
-                    source=source, label_order=loaded.label_order)
+    return Artifact(
+        loaded.model,
+        loaded.tokenizer,
+        data.with_label_order(loaded.label_order),
+        workdir,
+        32,
+        0,
+        source=source,
+        label_order=loaded.label_order,
+    )
 
 
 def test_kd_loss_is_zero_for_identical_logits_and_scales_with_t_squared():
@@ -93,7 +99,9 @@ def test_distill_into_a_smaller_student(artifact):
 
 
 def test_distill_with_hidden_and_attention_losses_uses_the_live_teacher(artifact):
-    config = DistillConfig(student={"layers": [0]}, epochs=1, batch_size=16, hidden_weight=1.0, attention_weight=1.0, **FAST)
+    config = DistillConfig(
+        student={"layers": [0]}, epochs=1, batch_size=16, hidden_weight=1.0, attention_weight=1.0, **FAST
+    )
     _, details = distill(config, artifact)
     assert details["teacher_logits"] == "live"
     assert np.isfinite(details["epochs"][0]["train_loss"])
@@ -147,10 +155,19 @@ def test_lora_finetune_trains_few_parameters_and_merges_into_a_plain_model(artif
 
 def test_lora_modules_to_save_trains_the_pooler_in_full(artifact):
     """The pooler is outside the adapters; `modules_to_save` trains it too and it survives the merge."""
-    config = FinetuneConfig(epochs=2, batch_size=8, learning_rate=5e-3,
-                            lora=LoraOptions(rank=2, alpha=4, modules_to_save=("pooler",)), **FAST)
+    config = FinetuneConfig(
+        epochs=2,
+        batch_size=8,
+        learning_rate=5e-3,
+        lora=LoraOptions(rank=2, alpha=4, modules_to_save=("pooler",)),
+        **FAST,
+    )
     before = artifact.model.bert.pooler.dense.weight.clone()
-    plain = sum(p.numel() for p in _with_adapters(copy.deepcopy(artifact.model), LoraOptions(rank=2)).parameters() if p.requires_grad)
+    plain = sum(
+        p.numel()
+        for p in _with_adapters(copy.deepcopy(artifact.model), LoraOptions(rank=2)).parameters()
+        if p.requires_grad
+    )
     result, details = finetune(config, artifact)
     pooler = result.model.bert.pooler.dense
     assert details["trainable_parameters"] == plain + pooler.weight.numel() + pooler.bias.numel()
@@ -171,8 +188,21 @@ def test_layer_drop_then_distill_is_the_old_distill_student(tiny_classifier_dir,
     logits = {}
     for name in ("old", "new", "explicit"):
         out = tmp_path / name
-        assert main(["run", str(tmp_path / f"{name}.yaml"), "--model", str(tiny_classifier_dir), "--data", str(toy_data),
-                     "--out", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "run",
+                    str(tmp_path / f"{name}.yaml"),
+                    "--model",
+                    str(tiny_classifier_dir),
+                    "--data",
+                    str(toy_data),
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         model = AutoModelForSequenceClassification.from_pretrained(out / "model").eval()
         assert model.config.num_hidden_layers == 1
         with torch.no_grad():
@@ -187,7 +217,11 @@ def test_layer_drop_choices_are_checked():
     from compress.architectures import evenly_spaced
     from compress.passes.layer_drop import LayerDropConfig
 
-    assert evenly_spaced(6, 3) == [0, 2, 4] and evenly_spaced(12, 4) == [0, 3, 6, 9] and evenly_spaced(6, 6) == list(range(6))
+    assert (
+        evenly_spaced(6, 3) == [0, 2, 4]
+        and evenly_spaced(12, 4) == [0, 3, 6, 9]
+        and evenly_spaced(6, 6) == list(range(6))
+    )
     with _pytest.raises(ValueError, match="either layers or keep"):
         LayerDropConfig()
     with _pytest.raises(ValueError, match="either layers or keep"):

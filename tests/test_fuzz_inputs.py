@@ -73,11 +73,20 @@ def test_random_jsonl_records(records):
         load_or_one_line(path)
 
 
-RECIPES = st.recursive(VALUES, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                       st.dictionaries(st.sampled_from(
-                                                           ["name", "passes", "finetune", "epochs", "quantize",
-                                                            "include", "benchmark", "data", "seed", "mode"]), inner,
-                                                           max_size=4)), max_leaves=12)
+RECIPES = st.recursive(
+    VALUES,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(
+            st.sampled_from(
+                ["name", "passes", "finetune", "epochs", "quantize", "include", "benchmark", "data", "seed", "mode"]
+            ),
+            inner,
+            max_size=4,
+        ),
+    ),
+    max_leaves=12,
+)
 
 
 @FUZZ

@@ -9,10 +9,9 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import FAST_BENCH, MAHANEWS, REPO
 
 from compress.cli import main
-
-from conftest import FAST_BENCH, MAHANEWS, REPO
 
 pytestmark = [
     pytest.mark.integration,
@@ -34,8 +33,18 @@ def mahanews_slice(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def finetuned(mahanews_slice, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("runs") / "finetuned"
-    args = ["run", str(REPO / "recipes" / "finetune.yaml"), "--model", "minilm", "--data", str(mahanews_slice),
-            "--out", str(out), "--set", "passes.0.finetune.epochs=2"]
+    args = [
+        "run",
+        str(REPO / "recipes" / "finetune.yaml"),
+        "--model",
+        "minilm",
+        "--data",
+        str(mahanews_slice),
+        "--out",
+        str(out),
+        "--set",
+        "passes.0.finetune.epochs=2",
+    ]
     assert main(args + [a for item in FAST_BENCH for a in ("--set", item)]) == 0
     return out
 
@@ -47,16 +56,38 @@ def test_finetune_learns_marathi_topics(finetuned):
     assert tuned["quality"]["accuracy"]["value"] > 0.2, "well above the 1/11 chance level after two epochs"
     assert "untrained" in report["benchmark"]["baseline"]["note"]
     config = json.loads((finetuned / "model" / "config.json").read_text())
-    assert sorted(config["label2id"]) == sorted(["Auto", "Bhakti", "Crime", "Education", "Fashion", "Health",
-                                                 "International", "Politics", "Sports", "Tech", "Travel"])
+    assert sorted(config["label2id"]) == sorted(
+        [
+            "Auto",
+            "Bhakti",
+            "Crime",
+            "Education",
+            "Fashion",
+            "Health",
+            "International",
+            "Politics",
+            "Sports",
+            "Tech",
+            "Travel",
+        ]
+    )
 
 
 def test_int8_export_of_the_finetuned_minilm(finetuned, mahanews_slice, tmp_path):
     out = tmp_path / "int8"
-    args = ["run", str(REPO / "recipes" / "int8-dynamic.yaml"), "--model", str(finetuned / "model"),
-            "--data", str(mahanews_slice), "--out", str(out),
-            # a 2-epoch model on a slice has many near-ties, so fp32/int8 agreement is lower than on the demo model
-            "--set", "passes.1.quantize.min_agreement=0.7"]
+    args = [
+        "run",
+        str(REPO / "recipes" / "int8-dynamic.yaml"),
+        "--model",
+        str(finetuned / "model"),
+        "--data",
+        str(mahanews_slice),
+        "--out",
+        str(out),
+        # a 2-epoch model on a slice has many near-ties, so fp32/int8 agreement is lower than on the demo model
+        "--set",
+        "passes.1.quantize.min_agreement=0.7",
+    ]
     assert main(args + [a for item in FAST_BENCH for a in ("--set", item)]) == 0
     report = json.loads((out / "report.json").read_text())
     export, quantize = report["passes"]
@@ -71,14 +102,26 @@ def test_int8_export_of_the_finetuned_minilm(finetuned, mahanews_slice, tmp_path
 def test_marathi_vocabulary_keeps_the_script_and_shortens_headlines(mahanews_slice, tmp_path):
     """The packaged MiniLM's tokenizer deletes Devanagari's combining marks; vocab_transfer's does not."""
     out = tmp_path / "vt"
-    args = ["run", str(REPO / "recipes" / "marathi-teacher.yaml"), "--model", "minilm", "--data", str(mahanews_slice),
-            "--out", str(out), "--set", "passes.1.finetune.epochs=2"]
+    args = [
+        "run",
+        str(REPO / "recipes" / "marathi-teacher.yaml"),
+        "--model",
+        "minilm",
+        "--data",
+        str(mahanews_slice),
+        "--out",
+        str(out),
+        "--set",
+        "passes.1.finetune.epochs=2",
+    ]
     assert main(args + [a for item in FAST_BENCH for a in ("--set", item)]) == 0
     report = json.loads((out / "report.json").read_text())
     old = report["benchmark"]["baseline"]["tokenizer"]
     new = report["benchmark"]["candidates"][0]["tokenizer"]
     assert old["lost_share"] >= 0.10 and old["characters_normalized_away"] / old["characters"] >= 0.10
-    assert new["lost_share"] < 0.01 and new["unk_share"] < 0.005  # what is left: the few test characters train never had
+    assert (
+        new["lost_share"] < 0.01 and new["unk_share"] < 0.005
+    )  # what is left: the few test characters train never had
     # trained on this 330-headline slice the new vocabulary is small (1.33x fewer tokens seen here);
     # on the full training split it is 1.85x (benchmarks/VOCAB_RESULTS.md)
     assert old["tokens_per_example_mean"] / new["tokens_per_example_mean"] >= 1.25

@@ -85,7 +85,10 @@ def test_reproduction_rows_show_the_seed_averaged_paired_change():
     finally:
         sys.path.remove(str(REPO / "benchmarks"))
     targets = [0, 1, 2, 0] * 25  # 100 examples; the baseline gets all right
-    seeds = [{"predictions": [(t + 1) % 3 for t in targets[:4]] + targets[4:]}, {"predictions": targets}]  # -4 and 0 points
+    seeds = [
+        {"predictions": [(t + 1) % 3 for t in targets[:4]] + targets[4:]},
+        {"predictions": targets},
+    ]  # -4 and 0 points
     bench = {"evaluation": {"targets": targets}, "baseline": {"predictions": targets}}
     assert _paired(bench, seeds).startswith("-2.0 [")
     assert _paired({"evaluation": {}, "baseline": {}}, seeds) == "n/a"  # an older report

@@ -7,12 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import TOPICS, tiny_model, tiny_tokenizer
 
 from compress.errors import CompressError
 from compress.loading import load_model as load_classifier
 from compress.models import check_safetensors, resolve_model
-
-from conftest import TOPICS, tiny_model, tiny_tokenizer
 
 LABELS = tuple(sorted(TOPICS))
 
@@ -88,8 +87,16 @@ def _broken(tmp_path: Path, tiny_classifier_dir: Path, case: str) -> tuple[str, 
 
 @pytest.mark.parametrize(
     "case",
-    ["missing path", "truncated safetensors", "corrupt safetensors", "lfs pointer", "pickle only", "no config",
-     "bad config", "file not folder"],
+    [
+        "missing path",
+        "truncated safetensors",
+        "corrupt safetensors",
+        "lfs pointer",
+        "pickle only",
+        "no config",
+        "bad config",
+        "file not folder",
+    ],
 )
 def test_broken_model_folders_get_one_clear_error(tmp_path, tiny_classifier_dir, case):
     reference, message = _broken(tmp_path, tiny_classifier_dir, case)
@@ -103,7 +110,7 @@ def test_tokenizer_larger_than_embedding_is_refused(tmp_path):
     tokenizer = tiny_tokenizer(tmp_path / "v")
     tiny_model("bert", list(LABELS), vocab_size=len(tokenizer) - 5).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    with pytest.raises(CompressError, match="tokenizer has .* tokens but the model's embedding has"):
+    with pytest.raises(CompressError, match=r"tokenizer has .* tokens but the model's embedding has"):
         load_classifier(resolve_model(str(folder)), LABELS, allow_new_head=False)
 
 

@@ -10,20 +10,39 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REPO, make_rows, write_csv
 
 import compress
 from compress.cli import main
-
-from conftest import REPO, make_rows, write_csv
 
 
 @pytest.fixture
 def int8_run(tiny_classifier_dir, toy_data, tmp_path) -> Path:
     out = tmp_path / "int8"
-    code = main(["run", str(REPO / "recipes" / "int8-dynamic.yaml"), "--model", str(tiny_classifier_dir), "--data",
-                 str(toy_data), "--out", str(out), "--set", "passes.1.quantize.min_agreement=0",
-                 "--set", "benchmark.rounds=1", "--set", "benchmark.min_iterations=2", "--set", "benchmark.min_seconds=0",
-                 "--set", "benchmark.memory=false", "--set", "benchmark.bootstrap=10"])
+    code = main(
+        [
+            "run",
+            str(REPO / "recipes" / "int8-dynamic.yaml"),
+            "--model",
+            str(tiny_classifier_dir),
+            "--data",
+            str(toy_data),
+            "--out",
+            str(out),
+            "--set",
+            "passes.1.quantize.min_agreement=0",
+            "--set",
+            "benchmark.rounds=1",
+            "--set",
+            "benchmark.min_iterations=2",
+            "--set",
+            "benchmark.min_seconds=0",
+            "--set",
+            "benchmark.memory=false",
+            "--set",
+            "benchmark.bootstrap=10",
+        ]
+    )
     assert code == 0
     return out
 
@@ -31,8 +50,13 @@ def int8_run(tiny_classifier_dir, toy_data, tmp_path) -> Path:
 def test_load_gives_a_classifier_for_every_output_kind(int8_run, tiny_classifier_dir, toy_data):
     texts = [t for t, _ in make_rows(7, seed=3)]
     report = json.loads((int8_run / "report.json").read_text())
-    for reference in (str(tiny_classifier_dir), str(int8_run), f"{int8_run}:model", f"{int8_run}:onnx-fp32",
-                      str(int8_run / "onnx" / "model_int8_dynamic.onnx")):
+    for reference in (
+        str(tiny_classifier_dir),
+        str(int8_run),
+        f"{int8_run}:model",
+        f"{int8_run}:onnx-fp32",
+        str(int8_run / "onnx" / "model_int8_dynamic.onnx"),
+    ):
         classifier = compress.load(reference)
         probabilities = classifier.predict_proba(texts)
         assert probabilities.shape == (7, 3) and np.allclose(probabilities.sum(axis=1), 1)
@@ -50,15 +74,25 @@ def test_run_and_bench_from_python(tiny_classifier_dir, toy_data, tmp_path):
     recipe = {"name": "py", "passes": [{"export_onnx": {}}], "benchmark": {"enabled": False}}
     report = compress.run(recipe, model=tiny_classifier_dir, data=toy_data, out=tmp_path / "py", log=lambda m: None)
     assert report["outputs"]["onnx-fp32"] == "onnx/model.onnx" and (tmp_path / "py" / "manifest.json").is_file()
-    bench = compress.bench(tiny_classifier_dir, [tmp_path / "py"], data=toy_data, out=tmp_path / "b", rounds=1,
-                           min_iterations=2, min_seconds=0, memory=False, bootstrap=10, log=lambda m: None)
+    bench = compress.bench(
+        tiny_classifier_dir,
+        [tmp_path / "py"],
+        data=toy_data,
+        out=tmp_path / "b",
+        rounds=1,
+        min_iterations=2,
+        min_seconds=0,
+        memory=False,
+        bootstrap=10,
+        log=lambda m: None,
+    )
     assert bench["benchmark"]["candidates"][0]["agreement_with_baseline"] == 1.0
     with pytest.raises(compress.errors.CompressError, match="list of texts"):
         compress.load(tiny_classifier_dir).predict("one string")
 
 
 def write_bad_csv(path: Path) -> Path:
-    rows = b"text\nalpha ball\n\"\"\nchip \xff\xfe river\nrice north\n"
+    rows = b'text\nalpha ball\n""\nchip \xff\xfe river\nrice north\n'
     path.write_bytes(rows)
     return path
 
@@ -66,8 +100,19 @@ def write_bad_csv(path: Path) -> Path:
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
 def test_predict_writes_label_probability_and_top_k_and_skips_bad_rows(int8_run, tmp_path, capsys, suffix):
     out = tmp_path / f"pred{suffix}"
-    code = main(["predict", str(int8_run), "--data", str(write_bad_csv(tmp_path / "in.csv")), "--out", str(out),
-                 "--top-k", "2", "--no-progress"])
+    code = main(
+        [
+            "predict",
+            str(int8_run),
+            "--data",
+            str(write_bad_csv(tmp_path / "in.csv")),
+            "--out",
+            str(out),
+            "--top-k",
+            "2",
+            "--no-progress",
+        ]
+    )
     assert code == 0
     err = capsys.readouterr().err
     assert "skipped row 2: empty text" in err and "skipped row 3: not UTF-8" in err and "rows/s" in err
@@ -78,13 +123,24 @@ def test_predict_writes_label_probability_and_top_k_and_skips_bad_rows(int8_run,
         records = [json.loads(line) for line in out.read_text().splitlines()]
         top = [r["top_k"] for r in records]
     assert [int(r["row"]) for r in records] == [1, 4]
-    assert all(len(t) == 2 and t[0][0] == r["label"] and t[0][1] >= t[1][1] for t, r in zip(top, records))
+    assert all(len(t) == 2 and t[0][0] == r["label"] and t[0][1] >= t[1][1] for t, r in zip(top, records, strict=False))
 
 
 def test_predict_can_fail_on_a_bad_row_and_leaves_nothing(int8_run, tmp_path, capsys):
     out = tmp_path / "pred.csv"
-    code = main(["predict", str(int8_run), "--data", str(write_bad_csv(tmp_path / "in.csv")), "--out", str(out),
-                 "--on-bad-row", "fail", "--no-progress"])
+    code = main(
+        [
+            "predict",
+            str(int8_run),
+            "--data",
+            str(write_bad_csv(tmp_path / "in.csv")),
+            "--out",
+            str(out),
+            "--on-bad-row",
+            "fail",
+            "--no-progress",
+        ]
+    )
     assert code == 2 and "row 2: empty text" in capsys.readouterr().err
     assert not list(tmp_path.glob("*pred*"))
 
@@ -99,8 +155,22 @@ def test_predict_reads_jsonl_parquet_and_standard_input(int8_run, tmp_path, monk
     outputs = []
     for source in ("in.jsonl", "in.parquet"):
         out = tmp_path / f"{source}.jsonl"
-        assert main(["predict", str(int8_run), "--data", str(tmp_path / source), "--text-column", "body", "--out",
-                     str(out), "--no-progress"]) == 0
+        assert (
+            main(
+                [
+                    "predict",
+                    str(int8_run),
+                    "--data",
+                    str(tmp_path / source),
+                    "--text-column",
+                    "body",
+                    "--out",
+                    str(out),
+                    "--no-progress",
+                ]
+            )
+            == 0
+        )
         outputs.append([json.loads(line)["label"] for line in out.read_text().splitlines()])
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO("\n".join(texts).encode())))
     assert main(["predict", str(int8_run), "--data", "-", "--out", str(tmp_path / "stdin.jsonl"), "--no-progress"]) == 0

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
+from conftest import tiny_model
 
 from compress.architectures import encoder_layers
 from compress.pruning.fold import fold, layout, load_pruned
 from compress.pruning.masks import ScoreMask
 from compress.pruning.movement import MovementHook, MovementSettings
 from compress.pruning.schedule import cubic
-
-from conftest import tiny_model
 
 BLOCK = (8, 8)  # tiny models: hidden 32, 4 heads of 8
 
@@ -24,7 +25,7 @@ def logits(model, ids):
 def test_cubic_schedule_holds_then_moves_then_holds():
     values = [cubic(s, 100, 10, 20, 1.0, 0.25) for s in range(101)]
     assert values[0] == values[10] == 1.0 and values[80] == values[100] == pytest.approx(0.25)
-    assert all(a >= b for a, b in zip(values, values[1:]))
+    assert all(a >= b for a, b in itertools.pairwise(values))
     assert values[20] - values[30] > values[60] - values[70]  # fast first, slow at the end
 
 
@@ -157,19 +158,23 @@ def test_fold_of_an_unpruned_model_changes_nothing():
 
 
 def test_movement_scores_train_and_masks_follow_the_schedule(toy_data, tmp_path):
+    from conftest import tiny_tokenizer
+
     from compress.batching import encode
     from compress.data import load_task_data
     from compress.training.loop import TrainSettings, train
-
-    from conftest import tiny_tokenizer
 
     data = load_task_data(str(toy_data))
     tokenizer = tiny_tokenizer(tmp_path / "v")
     model = tiny_model("bert", list(data.label_map.names), vocab_size=len(tokenizer))
     hook = MovementHook(model, MovementSettings(sparsity=0.5, block=BLOCK, warmup_ratio=0.1, cooldown_ratio=0.3))
     splits = [(encode(tokenizer, s.texts, 32), s.labels) for s in (data.train, data.selection)]
-    result = train(model, *splits, TrainSettings(epochs=4, batch_size=16, learning_rate=1e-3, progress=False,
-                                                 track_energy=False), [hook])
+    result = train(
+        model,
+        *splits,
+        TrainSettings(epochs=4, batch_size=16, learning_rate=1e-3, progress=False, track_energy=False),
+        [hook],
+    )
     assert hook.sparsity() == pytest.approx(0.5, abs=0.02)
     # 6 steps an epoch, 24 in all, cool-down from step 17: epochs 1-2 are denser and may not be chosen
     assert result.best_epoch in (3, 4)
@@ -179,22 +184,41 @@ def test_movement_scores_train_and_masks_follow_the_schedule(toy_data, tmp_path)
 def test_prune_kd_int8_recipe_end_to_end(tiny_classifier_dir, toy_data, tmp_path):
     import json
 
-    from compress.cli import main
     from conftest import FAST_BENCH, REPO
 
+    from compress.cli import main
+
     out = tmp_path / "out"
-    overrides = ["passes.0.block_movement.block=[8, 8]", "passes.0.block_movement.epochs=3",
-                 "passes.0.block_movement.sparsity=0.5", "passes.0.block_movement.track_energy=false",
-                 "passes.2.distill.epochs=1", "passes.2.distill.track_energy=false",
-                 "passes.4.quantize.min_agreement=0", *FAST_BENCH]
-    argv = ["run", str(REPO / "recipes" / "prune25-kd-int8.yaml"), "--model", str(tiny_classifier_dir),
-            "--data", str(toy_data), "--out", str(out)]
+    overrides = [
+        "passes.0.block_movement.block=[8, 8]",
+        "passes.0.block_movement.epochs=3",
+        "passes.0.block_movement.sparsity=0.5",
+        "passes.0.block_movement.track_energy=false",
+        "passes.2.distill.epochs=1",
+        "passes.2.distill.track_energy=false",
+        "passes.4.quantize.min_agreement=0",
+        *FAST_BENCH,
+    ]
+    argv = [
+        "run",
+        str(REPO / "recipes" / "prune25-kd-int8.yaml"),
+        "--model",
+        str(tiny_classifier_dir),
+        "--data",
+        str(toy_data),
+        "--out",
+        str(out),
+    ]
     assert main(argv + [a for item in overrides for a in ("--set", item)]) == 0
     report = json.loads((out / "report.json").read_text())
     movement, folded = report["passes"][0]["details"], report["passes"][1]["details"]
     assert movement["masked_fraction"] == pytest.approx(0.5, abs=0.02)
     assert folded["encoder_linear_parameters"][1] < folded["encoder_linear_parameters"][0]
-    assert [c["name"] for c in report["benchmark"]["candidates"]][:3] == ["pytorch fp32", "onnx-fp32", "onnx-int8-dynamic"]
+    assert [c["name"] for c in report["benchmark"]["candidates"]][:3] == [
+        "pytorch fp32",
+        "onnx-fp32",
+        "onnx-int8-dynamic",
+    ]
     assert (out / "structure.png").is_file()
     reloaded = load_pruned(out / "model")
     assert layout(reloaded) == folded["layout"]
@@ -216,10 +240,10 @@ def test_structured_prune_removes_the_asked_share_and_folds(make_artifact_for_pr
 
 @pytest.fixture
 def make_artifact_for_pruning(tmp_path, toy_data):
+    from conftest import tiny_tokenizer
+
     from compress.artifact import Artifact
     from compress.data import load_task_data
-
-    from conftest import tiny_tokenizer
 
     def make():
         data = load_task_data(str(toy_data))

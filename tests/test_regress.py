@@ -8,13 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_cli import run_int8
 
+from compress.batching import Encoded
 from compress.cli import main
 from compress.errors import CompressError
-from compress.batching import Encoded
 from compress.regress import GateSettings, Slowed, Thresholds, compare, load_thresholds, run_gate, table
-
-from test_cli import run_int8
 
 # One thread: the gate's own timing of a sub-millisecond tiny model should not depend on how
 # busy the test machine's second core is.
@@ -27,8 +26,18 @@ QUICK_FLAGS = ["--rounds", "3", "--min-seconds", "0.6", "--threads", "1"]
 @pytest.fixture
 def int8_run(tiny_classifier_dir, toy_data, tmp_path) -> Path:
     out = tmp_path / "int8"
-    assert run_int8(tiny_classifier_dir, toy_data, out, "--set", "passes.1.quantize.min_agreement=0",
-                    "--set", "benchmark.enabled=false") == 0
+    assert (
+        run_int8(
+            tiny_classifier_dir,
+            toy_data,
+            out,
+            "--set",
+            "passes.1.quantize.min_agreement=0",
+            "--set",
+            "benchmark.enabled=false",
+        )
+        == 0
+    )
     return out
 
 
@@ -55,7 +64,7 @@ def test_a_run_folder_stands_for_its_last_onnx_output(int8_run):
     assert resolve_target(f"{int8_run}:model").kind == "torch"
     with pytest.raises(CompressError, match="no output 'onnx-int4'"):
         resolve_target(f"{int8_run}:onnx-int4")
-    with pytest.raises(CompressError, match="no .safetensors weights"):
+    with pytest.raises(CompressError, match=r"no \.safetensors weights"):
         resolve_target(str(int8_run / "onnx"))  # optimum's config.json, but no weights
 
 
@@ -66,15 +75,23 @@ def test_gate_fails_a_candidate_made_slower_on_purpose(tiny_classifier_dir, toy_
     test) once pushed a 3-round sub-millisecond measurement past the threshold, and on a CI runner
     single rounds came out 5x apart; the median of 9 rounds outvotes four disturbed ones."""
     settings = GateSettings(rounds=9, min_seconds=3.0, min_iterations=90, warmup=5, threads=1)
-    verdict = run_gate(str(tiny_classifier_dir), str(tiny_classifier_dir), str(toy_data),
-                       Thresholds(min_speedup=0.8, max_accuracy_drop=0.0), settings, log=lambda _: None,
-                       wrap_candidate=lambda p: Slowed(p, factor))
+    verdict = run_gate(
+        str(tiny_classifier_dir),
+        str(tiny_classifier_dir),
+        str(toy_data),
+        Thresholds(min_speedup=0.8, max_accuracy_drop=0.0),
+        settings,
+        log=lambda _: None,
+        wrap_candidate=lambda p: Slowed(p, factor),
+    )
     speedup = verdict.checks[0]
     assert verdict.passed is passes, table(verdict)
     assert (speedup.measured > 0.8) if passes else (speedup.measured < 0.7)
     assert speedup.spread[0] <= speedup.measured <= speedup.spread[1]
     checks = {c.name: c for c in verdict.checks}
-    assert checks["accuracy change, 95% low"].measured == 0.0 and checks["accuracy change, 95% low"].passed  # same predictions
+    assert (
+        checks["accuracy change, 95% low"].measured == 0.0 and checks["accuracy change, 95% low"].passed
+    )  # same predictions
     assert verdict.candidate["accuracy_change"] == {"value": 0.0, "ci_low": 0.0, "ci_high": 0.0}
     assert "change +0.0 [+0.0, +0.0], paired 95% CI" in table(verdict)
     assert "round spread (max/min)" not in checks  # opt-in
@@ -96,8 +113,9 @@ class Stalling:
         return np.zeros((len(inputs["input_ids"]), 2), dtype=np.float32)
 
 
-@pytest.mark.parametrize("stall_after, max_round_spread, passes",
-                         [(None, 2.0, True), (20, 2.0, False), (20, None, True)])
+@pytest.mark.parametrize(
+    "stall_after, max_round_spread, passes", [(None, 2.0, True), (20, 2.0, False), (20, None, True)]
+)
 def test_gate_refuses_a_verdict_when_rounds_disagree_if_asked(stall_after, max_round_spread, passes):
     """The baseline stalls from its 21st call on (1 accuracy batch, 3 warm-up calls, then rounds of
     10): later rounds see a 10x slower baseline. Its median speedup could pass any threshold; with
@@ -105,10 +123,12 @@ def test_gate_refuses_a_verdict_when_rounds_disagree_if_asked(stall_after, max_r
     gate passes; without the setting the median decides, as by default."""
     encoded = Encoded({"input_ids": [[1, 2, 3]] * 8, "attention_mask": [[1, 1, 1]] * 8}, pad_id=0)
     pair = Stalling("baseline", 0.0005, stall_after), Stalling("candidate", 0.0005)
-    settings = GateSettings(rounds=4, min_seconds=0.0, min_iterations=40, warmup=3, batch_size=4,
-                            max_round_spread=max_round_spread)
-    verdict = compare(*pair, encoded, np.zeros(8, dtype=np.int64), Thresholds(min_speedup=0.5), settings,
-                      log=lambda _: None)
+    settings = GateSettings(
+        rounds=4, min_seconds=0.0, min_iterations=40, warmup=3, batch_size=4, max_round_spread=max_round_spread
+    )
+    verdict = compare(
+        *pair, encoded, np.zeros(8, dtype=np.int64), Thresholds(min_speedup=0.5), settings, log=lambda _: None
+    )
     assert verdict.passed is passes, table(verdict)
     spread = next((c for c in verdict.checks if c.name == "round spread (max/min)"), None)
     if max_round_spread is None:
@@ -119,10 +139,27 @@ def test_gate_refuses_a_verdict_when_rounds_disagree_if_asked(stall_after, max_r
     assert ("rounds disagree" in table(verdict)) is not passes
 
 
-def test_cli_passes_the_int8_export_and_writes_benchmark_json(int8_run, tiny_classifier_dir, toy_data, tmp_path, capsys):
+def test_cli_passes_the_int8_export_and_writes_benchmark_json(
+    int8_run, tiny_classifier_dir, toy_data, tmp_path, capsys
+):
     out = tmp_path / "bench.json"
-    code = main(["regress", str(int8_run), "--baseline", str(tiny_classifier_dir), "--data", str(toy_data),
-                 "--min-speedup", "0.5", "--max-accuracy-drop", "100", "--json", str(out), *QUICK_FLAGS])
+    code = main(
+        [
+            "regress",
+            str(int8_run),
+            "--baseline",
+            str(tiny_classifier_dir),
+            "--data",
+            str(toy_data),
+            "--min-speedup",
+            "0.5",
+            "--max-accuracy-drop",
+            "100",
+            "--json",
+            str(out),
+            *QUICK_FLAGS,
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "verdict: pass" in printed and "batch-1 speedup" in printed
@@ -131,14 +168,49 @@ def test_cli_passes_the_int8_export_and_writes_benchmark_json(int8_run, tiny_cla
 
 
 def test_cli_exits_1_on_a_regression_and_2_on_bad_input(int8_run, tiny_classifier_dir, toy_data, capsys):
-    code = main(["regress", str(int8_run), "--baseline", str(tiny_classifier_dir), "--data", str(toy_data),
-                 "--min-speedup", "1000", *QUICK_FLAGS])
+    code = main(
+        [
+            "regress",
+            str(int8_run),
+            "--baseline",
+            str(tiny_classifier_dir),
+            "--data",
+            str(toy_data),
+            "--min-speedup",
+            "1000",
+            *QUICK_FLAGS,
+        ]
+    )
     assert code == 1 and "verdict: REGRESSION" in capsys.readouterr().out
-    code = main(["regress", str(int8_run), "--baseline", str(tiny_classifier_dir), "--data", str(toy_data),
-                 "--min-speedup", "0.5", "--rounds", "1"])
+    code = main(
+        [
+            "regress",
+            str(int8_run),
+            "--baseline",
+            str(tiny_classifier_dir),
+            "--data",
+            str(toy_data),
+            "--min-speedup",
+            "0.5",
+            "--rounds",
+            "1",
+        ]
+    )
     assert code == 2 and "--rounds" in capsys.readouterr().err
-    code = main(["regress", str(int8_run), "--baseline", str(tiny_classifier_dir), "--data", str(toy_data),
-                 "--min-speedup", "0.5", "--max-round-spread", "0.5"])
+    code = main(
+        [
+            "regress",
+            str(int8_run),
+            "--baseline",
+            str(tiny_classifier_dir),
+            "--data",
+            str(toy_data),
+            "--min-speedup",
+            "0.5",
+            "--max-round-spread",
+            "0.5",
+        ]
+    )
     assert code == 2 and "--max-round-spread" in capsys.readouterr().err
 
 

@@ -16,11 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import REPO, TOPICS, make_rows, write_csv
 
 from compress.cli import main
 from compress.outputs import output_lock
-
-from conftest import REPO, TOPICS, make_rows, write_csv
 
 QUICK = str(REPO / "recipes" / "precision-bf16.yaml")  # no training, no export: a run in a second or two
 NO_BENCH = ["--set", "benchmark.enabled=false"]
@@ -29,8 +28,11 @@ GATE = ["--min-speedup", "0.5", "--rounds", "3", "--min-seconds", "0.1", "--thre
 
 def snapshot(root: Path) -> dict[str, str]:
     """Every file under `root` with its content hash."""
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and not p.is_symlink()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
 
 
 def one_line_error(capsys, code: int, expected_code: int = 2) -> str:
@@ -42,6 +44,7 @@ def one_line_error(capsys, code: int, expected_code: int = 2) -> str:
 
 
 # ---- 1. --overwrite never deletes what compress did not write -----------------------------------
+
 
 @pytest.fixture
 def world(tmp_path, monkeypatch, tiny_classifier_dir):
@@ -66,8 +69,22 @@ def run_quick(out: str, *extra: str, recipe: str = "recipe.yaml") -> int:
     return main(["run", recipe, "--model", "model", "--data", "data", "--out", out, *NO_BENCH, *extra])
 
 
-OUT_FORMS = [".", "~", "/", "..", "precious", "link-to-precious", "data", "model", "data/train.csv", "sentinel.txt",
-             "recipe.yaml", "$HOME", "$WORK", "stray-output"]
+OUT_FORMS = [
+    ".",
+    "~",
+    "/",
+    "..",
+    "precious",
+    "link-to-precious",
+    "data",
+    "model",
+    "data/train.csv",
+    "sentinel.txt",
+    "recipe.yaml",
+    "$HOME",
+    "$WORK",
+    "stray-output",
+]
 
 
 @pytest.mark.parametrize("overwrite", [False, True])
@@ -104,6 +121,7 @@ def _umask() -> int:
 
 # ---- 2. two runs with the same --out ------------------------------------------------------------
 
+
 def test_a_second_run_on_a_locked_output_fails_at_once_and_touches_nothing(world, capsys):
     _, work = world
     checkpoints = work / ".out.checkpoints"
@@ -120,13 +138,16 @@ def test_a_second_run_on_a_locked_output_fails_at_once_and_touches_nothing(world
 
 # ---- 3-5. the one loader: pickles, remote code, wrong ONNX graphs, broken files --------------------
 
+
 def _remote_code_model(folder: Path, source: Path, sentinel: Path) -> None:
     shutil.copytree(source, folder)
     config = (folder / "config.json").read_text()
     custom = '"model_type": "evil-bert", "auto_map": {"AutoConfig": "evil.EvilConfig"}'  # a type transformers lacks
     (folder / "config.json").write_text(config.replace('"model_type": "bert"', custom))
-    (folder / "evil.py").write_text(f"open({str(sentinel)!r}, 'w').write('ran')\n"
-                                    "from transformers import BertConfig\nclass EvilConfig(BertConfig):\n    model_type = 'evil-bert'\n")
+    (folder / "evil.py").write_text(
+        f"open({str(sentinel)!r}, 'w').write('ran')\n"
+        "from transformers import BertConfig\nclass EvilConfig(BertConfig):\n    model_type = 'evil-bert'\n"
+    )
 
 
 def _onnx_with_two_logits(path: Path) -> None:
@@ -134,11 +155,15 @@ def _onnx_with_two_logits(path: Path) -> None:
     import onnx
     from onnx import TensorProto, helper
 
-    inputs = [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "sequence"])
-              for n in ("input_ids", "attention_mask", "token_type_ids")]
-    nodes = [helper.make_node("Cast", ["input_ids"], ["f"], to=TensorProto.FLOAT),
-             helper.make_node("ReduceMean", ["f"], ["m"], keepdims=1),
-             helper.make_node("Concat", ["m", "m"], ["logits"], axis=1)]
+    inputs = [
+        helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "sequence"])
+        for n in ("input_ids", "attention_mask", "token_type_ids")
+    ]
+    nodes = [
+        helper.make_node("Cast", ["input_ids"], ["f"], to=TensorProto.FLOAT),
+        helper.make_node("ReduceMean", ["f"], ["m"], keepdims=1),
+        helper.make_node("Concat", ["m", "m"], ["logits"], axis=1),
+    ]
     output = helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 2])
     graph = helper.make_graph(nodes, "two", inputs, [output])
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
@@ -176,7 +201,9 @@ def _bad_candidate(case: str, tmp_path: Path, model: Path) -> tuple[str, str]:
         weights.write_bytes(weights.read_bytes()[:-64])
         return str(onnx_dir), "truncated or corrupt"
     if case == "lfs safetensors":
-        (onnx_dir / "model.safetensors").write_text("version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 9\n")
+        (onnx_dir / "model.safetensors").write_text(
+            "version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 9\n"
+        )
         return str(onnx_dir), "git-lfs pointer"
     if case == "tokenizer too large":
         vocab = onnx_dir / "vocab.txt"
@@ -189,21 +216,41 @@ def _bad_candidate(case: str, tmp_path: Path, model: Path) -> tuple[str, str]:
     raise ValueError(case)
 
 
-BAD_CANDIDATES = ["pickle only", "remote code", "onnx wrong label count", "onnx garbage", "onnx empty", "onnx truncated",
-                  "truncated safetensors", "lfs safetensors", "tokenizer too large", "broken manifest"]
+BAD_CANDIDATES = [
+    "pickle only",
+    "remote code",
+    "onnx wrong label count",
+    "onnx garbage",
+    "onnx empty",
+    "onnx truncated",
+    "truncated safetensors",
+    "lfs safetensors",
+    "tokenizer too large",
+    "broken manifest",
+]
 
 
 @pytest.mark.parametrize("command", ["regress", "bench"])
 @pytest.mark.parametrize("case", BAD_CANDIDATES)
-def test_a_broken_candidate_is_bad_input_not_a_verdict(tmp_path, toy_data, tiny_classifier_dir, capsys, monkeypatch,
-                                                       command, case):
+def test_a_broken_candidate_is_bad_input_not_a_verdict(
+    tmp_path, toy_data, tiny_classifier_dir, capsys, monkeypatch, command, case
+):
     candidate, expected = _bad_candidate(case, tmp_path, tiny_classifier_dir)
     monkeypatch.setattr(sys, "stdin", open(os.devnull))  # a prompt would read "no"; there must be none
     if command == "regress":
         args = ["regress", candidate, "--baseline", str(tiny_classifier_dir), "--data", str(toy_data), *GATE]
     else:
-        args = ["bench", candidate, "--baseline", str(tiny_classifier_dir), "--data", str(toy_data),
-                "--out", str(tmp_path / "bench"), "--no-memory"]
+        args = [
+            "bench",
+            candidate,
+            "--baseline",
+            str(tiny_classifier_dir),
+            "--data",
+            str(toy_data),
+            "--out",
+            str(tmp_path / "bench"),
+            "--no-memory",
+        ]
     message = one_line_error(capsys, main(args))
     assert expected in message
     assert not (tmp_path / "remote-code-ran").exists(), "model code ran without --trust-remote-code"
@@ -218,15 +265,27 @@ def test_remote_code_is_refused_by_run_too(world, capsys, tmp_path):
 
 
 @pytest.mark.parametrize("where, message", [("a folder", "is a folder"), ("a missing folder", "does not exist")])
-def test_an_unwritable_json_path_fails_before_measuring(tmp_path, toy_data, tiny_classifier_dir, capsys, where, message):
+def test_an_unwritable_json_path_fails_before_measuring(
+    tmp_path, toy_data, tiny_classifier_dir, capsys, where, message
+):
     target = tmp_path if where == "a folder" else tmp_path / "missing" / "regress.json"
-    args = ["regress", str(tiny_classifier_dir), "--baseline", str(tiny_classifier_dir), "--data", str(toy_data),
-            *GATE, "--json", str(target)]
+    args = [
+        "regress",
+        str(tiny_classifier_dir),
+        "--baseline",
+        str(tiny_classifier_dir),
+        "--data",
+        str(toy_data),
+        *GATE,
+        "--json",
+        str(target),
+    ]
     assert message in one_line_error(capsys, main(args))
 
 
-def test_an_internal_error_is_exit_3_with_one_line_and_debug_shows_the_traceback(tiny_classifier_dir, toy_data,
-                                                                                 capsys, monkeypatch):
+def test_an_internal_error_is_exit_3_with_one_line_and_debug_shows_the_traceback(
+    tiny_classifier_dir, toy_data, capsys, monkeypatch
+):
     import compress.regress
 
     def broken(*args, **kwargs):
@@ -236,12 +295,15 @@ def test_an_internal_error_is_exit_3_with_one_line_and_debug_shows_the_traceback
     args = ["regress", str(tiny_classifier_dir), "--baseline", str(tiny_classifier_dir), "--data", str(toy_data), *GATE]
     assert main(args) == 3
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["compress: internal error: RuntimeError: something nobody foresaw; rerun with --debug for the traceback"]
+    assert err == [
+        "compress: internal error: RuntimeError: something nobody foresaw; rerun with --debug for the traceback"
+    ]
     assert main([*args, "--debug"]) == 3
     assert "Traceback" in capsys.readouterr().err
 
 
 # ---- 6. an output folder that is a mount point ---------------------------------------------------
+
 
 def test_an_output_on_a_mount_point_is_written_inside_it(world, monkeypatch):
     _, work = world
@@ -257,6 +319,7 @@ def test_an_output_on_a_mount_point_is_written_inside_it(world, monkeypatch):
 
 # ---- 7. splits too small to hold anything out ------------------------------------------------------
 
+
 def test_too_few_rows_to_hold_out_a_selection_split_is_one_line(tmp_path, tiny_classifier_dir, capsys):
     data = tmp_path / "small"
     write_csv(data / "train.csv", make_rows(15, seed=1))  # 5 per label: 10% of 5 rounds to none
@@ -267,16 +330,39 @@ def test_too_few_rows_to_hold_out_a_selection_split_is_one_line(tmp_path, tiny_c
 
 # ---- 8. signals and stale temporary folders --------------------------------------------------------
 
-@pytest.mark.parametrize("sent, status, message", [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")])
-def test_a_signal_removes_the_partial_output_and_the_last_line_says_so(tiny_classifier_dir, toy_data, tmp_path,
-                                                                       sent, status, message):
+
+@pytest.mark.parametrize(
+    "sent, status, message", [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")]
+)
+def test_a_signal_removes_the_partial_output_and_the_last_line_says_so(
+    tiny_classifier_dir, toy_data, tmp_path, sent, status, message
+):
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "compress", "run", str(REPO / "recipes" / "finetune.yaml"), "--model",
-               str(tiny_classifier_dir), "--data", str(toy_data), "--out", str(out), "--set", "passes.0.finetune.epochs=500"]
+    command = [
+        sys.executable,
+        "-m",
+        "compress",
+        "run",
+        str(REPO / "recipes" / "finetune.yaml"),
+        "--model",
+        str(tiny_classifier_dir),
+        "--data",
+        str(toy_data),
+        "--out",
+        str(out),
+        "--set",
+        "passes.0.finetune.epochs=500",
+    ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), "MPLCONFIGDIR": str(tmp_path / "mpl")}
     # a shell that starts background jobs (CI's may) hands them SIGINT ignored: give the child the default
-    child = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
-                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    child = subprocess.Popen(
+        command,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     assert child.stderr is not None
     for line in child.stderr:
         if "pass 1/" in line:
@@ -303,6 +389,7 @@ def test_stale_partial_folders_are_cleaned_but_only_compress_s_own(world):
 
 # ---- 9. data, references and recipes ---------------------------------------------------------------
 
+
 def test_na_and_none_are_labels_and_texts_not_missing_values(tmp_path):
     from compress.data import load_task_data
 
@@ -322,8 +409,10 @@ def test_a_missing_local_path_that_looks_like_a_hub_id_fails_fast(world, capsys,
     assert "data not found: runs/d" in message
 
 
-@pytest.mark.parametrize("include, message", [("/etc/hostname", "relative to the recipe"),
-                                              ("../outside.yaml", "outside the recipe's folder")])
+@pytest.mark.parametrize(
+    "include, message",
+    [("/etc/hostname", "relative to the recipe"), ("../outside.yaml", "outside the recipe's folder")],
+)
 def test_includes_stay_inside_the_recipe_folder(tmp_path, capsys, include, message):
     (tmp_path / "outside.yaml").write_text("name: x\npasses: [{finetune: {}}]\n")
     (tmp_path / "recipes").mkdir()
@@ -346,7 +435,6 @@ def test_a_pruned_or_plain_tiny_model_still_loads_through_the_one_loader(tiny_cl
     assert len(loaded.tokenizer) <= loaded.model.get_input_embeddings().num_embeddings
 
 
-
 def test_offline_flag_refuses_hub_references_at_once_and_restores_the_environment(world, capsys, monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     started = time.perf_counter()
@@ -355,10 +443,13 @@ def test_offline_flag_refuses_hub_references_at_once_and_restores_the_environmen
     assert "HF_HUB_OFFLINE" not in os.environ
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--model", "model", "--revision", "v2"], "--revision applies to hub models"),
-    (["--model", "model", "--data-config", "sst2"], "applies to hub datasets"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--model", "model", "--revision", "v2"], "--revision applies to hub models"),
+        (["--model", "model", "--data-config", "sst2"], "applies to hub datasets"),
+    ],
+)
 def test_revision_and_dataset_configuration_are_for_hub_inputs(world, capsys, args, message):
     argv = ["run", "recipe.yaml", "--data", "data", "--out", "o", *args]
     assert message in one_line_error(capsys, main(argv))
@@ -381,11 +472,17 @@ def test_a_mount_point_swap_moves_only_what_the_old_manifest_lists(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "model", "notes.txt"]
 
 
-@pytest.mark.parametrize("command, target", [
-    ("run", "compress.runner.run_recipe"), ("bench", "compress.runner.bench_models"),
-    ("validate", "compress.recipe.load_recipe"), ("predict", "compress.predict.predict_file"),
-    ("audit", "compress.vocab.audit.audit_tokenizer"), ("regress", "compress.regress.run_gate"),
-])
+@pytest.mark.parametrize(
+    "command, target",
+    [
+        ("run", "compress.runner.run_recipe"),
+        ("bench", "compress.runner.bench_models"),
+        ("validate", "compress.recipe.load_recipe"),
+        ("predict", "compress.predict.predict_file"),
+        ("audit", "compress.vocab.audit.audit_tokenizer"),
+        ("regress", "compress.regress.run_gate"),
+    ],
+)
 def test_every_command_reports_an_internal_error_as_exit_3_in_one_line(world, capsys, monkeypatch, command, target):
     module, _, name = target.rpartition(".")
 

@@ -10,11 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 pytest.importorskip("fastapi")
-import httpx  # noqa: E402
-import uvicorn  # noqa: E402
+import httpx
+import uvicorn
 
-import compress  # noqa: E402
-from compress.serve import ServeLimits, create_app  # noqa: E402
+import compress
+from compress.serve import ServeLimits, create_app
 
 
 @pytest.fixture
@@ -24,8 +24,11 @@ def server(tiny_classifier_dir):
         port = probe.getsockname()[1]
     classifier = compress.load(tiny_classifier_dir, threads=1)
     limits = ServeLimits(max_batch_size=64, max_wait_ms=50, max_texts=100, max_text_chars=2000, max_body_bytes=200_000)
-    instance = uvicorn.Server(uvicorn.Config(create_app(classifier, str(tiny_classifier_dir), limits), host="127.0.0.1",
-                                             port=port, log_level="error"))
+    instance = uvicorn.Server(
+        uvicorn.Config(
+            create_app(classifier, str(tiny_classifier_dir), limits), host="127.0.0.1", port=port, log_level="error"
+        )
+    )
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()
     deadline = time.time() + 30
@@ -55,29 +58,37 @@ def test_concurrent_requests_are_micro_batched(server):
     url, _ = server
     with httpx.Client(base_url=url, timeout=30) as client, ThreadPoolExecutor(16) as pool:
         before = client.get("/metadata").json()["served"]
-        codes = list(pool.map(lambda i: client.post("/predict", json={"text": f"alpha ball {i}"}).status_code, range(32)))
+        codes = list(
+            pool.map(lambda i: client.post("/predict", json={"text": f"alpha ball {i}"}).status_code, range(32))
+        )
         after = client.get("/metadata").json()["served"]
     assert codes == [200] * 32
     assert after["texts"] - before["texts"] == 32 and after["batches"] - before["batches"] < 32
 
 
-@pytest.mark.parametrize("body, status, message", [
-    ({"texts": ["alpha"] * 10_000}, 413, None),  # over the body limit already
-    ({"texts": ["alpha"] * 101}, 413, "at most 100 per request"),
-    ({"texts": ["x" * 3000]}, 413, "at most 2000"),
-    ({"text": "x" * 1_000_000}, 413, "bytes"),
-    ({"texts": []}, 422, "non-empty list"),
-    ({"texts": ["ok", ""]}, 422, "text 1 is empty"),
-    ({"texts": [3]}, 422, "not a string"),
-    ({"wrong": 1}, 422, "send"),
-    (b"{not json", 400, "not valid JSON"),
-    (b"\xff\xfe", 400, "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "body, status, message",
+    [
+        ({"texts": ["alpha"] * 10_000}, 413, None),  # over the body limit already
+        ({"texts": ["alpha"] * 101}, 413, "at most 100 per request"),
+        ({"texts": ["x" * 3000]}, 413, "at most 2000"),
+        ({"text": "x" * 1_000_000}, 413, "bytes"),
+        ({"texts": []}, 422, "non-empty list"),
+        ({"texts": ["ok", ""]}, 422, "text 1 is empty"),
+        ({"texts": [3]}, 422, "not a string"),
+        ({"wrong": 1}, 422, "send"),
+        (b"{not json", 400, "not valid JSON"),
+        (b"\xff\xfe", 400, "not valid JSON"),
+    ],
+)
 def test_bad_requests_get_a_4xx_with_a_message_and_the_server_stays_up(server, body, status, message):
     url, _ = server
     with httpx.Client(base_url=url, timeout=30) as client:
-        response = (client.post("/predict", content=body, headers={"content-type": "application/json"})
-                    if isinstance(body, bytes) else client.post("/predict", json=body))
+        response = (
+            client.post("/predict", content=body, headers={"content-type": "application/json"})
+            if isinstance(body, bytes)
+            else client.post("/predict", json=body)
+        )
         assert response.status_code == status
         assert message is None or message in response.json()["error"]
         assert client.get("/health").status_code == 200

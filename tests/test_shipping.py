@@ -8,18 +8,21 @@ import subprocess
 import sys
 
 import numpy as np
+from conftest import FAST_BENCH, run_inline_recipe
 
 from compress.cli import main
-
-from conftest import FAST_BENCH, run_inline_recipe
 
 NO_COMPRESS = "import sys; sys.modules['compress'] = None  # any import of compress now fails\n"
 
 
-def test_a_pruned_model_loads_with_transformers_alone_and_gives_the_same_logits(tiny_classifier_dir, toy_data, tmp_path):
+def test_a_pruned_model_loads_with_transformers_alone_and_gives_the_same_logits(
+    tiny_classifier_dir, toy_data, tmp_path
+):
     out = tmp_path / "out"
-    recipe = ("name: pruned\npasses:\n  - structured_prune: {heads: 0.5, neurons: 0.25, importance: magnitude}\n"
-              "benchmark: {enabled: false}\n")
+    recipe = (
+        "name: pruned\npasses:\n  - structured_prune: {heads: 0.5, neurons: 0.25, importance: magnitude}\n"
+        "benchmark: {enabled: false}\n"
+    )
     assert run_inline_recipe(recipe, tiny_classifier_dir, toy_data, out) == 0
     config = json.loads((out / "model" / "config.json").read_text())
     assert config["compress_layout"]["heads"] != [4, 4] and "auto_map" in config
@@ -38,23 +41,43 @@ def test_a_pruned_model_loads_with_transformers_alone_and_gives_the_same_logits(
         "with torch.no_grad():\n"
         "    for text in texts:\n"
         "        rows.append(model(**tokenizer(text, return_tensors='pt')).logits[0].tolist())\n"
-        "print(json.dumps(rows))\n")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=300,
-                          env={"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), "PATH": "/usr/bin:/bin"})
+        "print(json.dumps(rows))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+        env={"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), "PATH": "/usr/bin:/bin"},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     logits = np.array(json.loads(done.stdout.strip().splitlines()[-1]))
     assert np.abs(logits - expected).max() <= 1e-5
 
 
-def test_every_output_model_folder_has_a_model_card_and_the_report_a_schema_version(tiny_classifier_dir, toy_data,
-                                                                                  tmp_path):
+def test_every_output_model_folder_has_a_model_card_and_the_report_a_schema_version(
+    tiny_classifier_dir, toy_data, tmp_path
+):
     from huggingface_hub import ModelCard
 
     recipe = tmp_path / "r.yaml"
-    recipe.write_text("name: card\ndata: {language: mr}\npasses:\n  - export_onnx: {}\n  - quantize: {min_agreement: 0}\n")
+    recipe.write_text(
+        "name: card\ndata: {language: mr}\npasses:\n  - export_onnx: {}\n  - quantize: {min_agreement: 0}\n"
+    )
     out = tmp_path / "out"
-    argv = ["run", str(recipe), "--model", str(tiny_classifier_dir), "--data", str(toy_data), "--out", str(out),
-            "--benchmark-json", str(tmp_path / "bench.json")]
+    argv = [
+        "run",
+        str(recipe),
+        "--model",
+        str(tiny_classifier_dir),
+        "--data",
+        str(toy_data),
+        "--out",
+        str(out),
+        "--benchmark-json",
+        str(tmp_path / "bench.json"),
+    ]
     assert main(argv + [a for item in FAST_BENCH for a in ("--set", item)]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["schema_version"] == 2

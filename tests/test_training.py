@@ -11,12 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import REPO, tiny_model, tiny_tokenizer
 
 from compress.batching import encode
 from compress.data import load_task_data
 from compress.training.loop import TrainHook, TrainSettings, train
-
-from conftest import REPO, tiny_model, tiny_tokenizer
 
 QUIET = dict(progress=False, track_energy=False)
 
@@ -55,8 +54,12 @@ def test_gradient_accumulation_matches_a_larger_batch(toy_data, tmp_path):
     train(model, train_split, selection, TrainSettings(epochs=2, batch_size=16, learning_rate=1e-3, **QUIET))
     one_batch = weights(model)
     model.load_state_dict(initial)
-    result = train(model, train_split, selection,
-                   TrainSettings(epochs=2, batch_size=8, gradient_accumulation=2, learning_rate=1e-3, **QUIET))
+    result = train(
+        model,
+        train_split,
+        selection,
+        TrainSettings(epochs=2, batch_size=8, gradient_accumulation=2, learning_rate=1e-3, **QUIET),
+    )
     assert result.steps == 2 * int(np.ceil(len(train_split[0]) / 16))
     # Adam divides by the gradient's scale, so summation-order noise in near-zero gradients (rare
     # embedding rows) can move those weights by up to lr; compare what the model computes instead.
@@ -78,15 +81,22 @@ def test_bf16_trains_on_cpu_and_fp16_falls_back_to_fp32(toy_data, tmp_path):
     bf16 = train(model, train_split, selection, TrainSettings(epochs=1, batch_size=16, precision="bf16", **QUIET))
     assert bf16.precision["used"] == "bf16" and np.isfinite(bf16.epochs[0]["train_loss"])
     messages: list[str] = []
-    fp16 = train(model, train_split, selection, TrainSettings(epochs=1, batch_size=16, precision="fp16", **QUIET),
-                 log=messages.append)
+    fp16 = train(
+        model,
+        train_split,
+        selection,
+        TrainSettings(epochs=1, batch_size=16, precision="fp16", **QUIET),
+        log=messages.append,
+    )
     assert fp16.precision["used"] == "fp32" and "needs a CUDA GPU" in fp16.precision["note"]
     assert any("fp16" in m for m in messages)
 
 
 def test_training_cost_is_reported_with_its_method(toy_data, tmp_path):
     model, (train_split, selection) = setup_problem(toy_data, tmp_path / "v")
-    result = train(model, train_split, selection, TrainSettings(epochs=1, batch_size=16, progress=False, track_energy=True))
+    result = train(
+        model, train_split, selection, TrainSettings(epochs=1, batch_size=16, progress=False, track_energy=True)
+    )
     cost = result.cost
     assert cost["wall_seconds"] > 0 and cost["samples"] == len(train_split[0]) and cost["samples_per_second"] > 0
     assert cost["peak_memory_mb"] > 0
@@ -116,9 +126,20 @@ def test_resume_after_interruption_reaches_the_same_weights(toy_data, tmp_path, 
     model.load_state_dict(initial)
     checkpoints = tmp_path / "checkpoints"
     with pytest.raises(KeyboardInterrupt):
-        train(model, train_split, selection, TrainSettings(**{**vars(settings), "checkpoint_dir": checkpoints}), [Interrupt(stop_at)])
+        train(
+            model,
+            train_split,
+            selection,
+            TrainSettings(**{**vars(settings), "checkpoint_dir": checkpoints}),
+            [Interrupt(stop_at)],
+        )
     model.load_state_dict(initial)  # a new process would start from the input model again
-    resumed = train(model, train_split, selection, TrainSettings(**{**vars(settings), "checkpoint_dir": checkpoints, "resume": True}))
+    resumed = train(
+        model,
+        train_split,
+        selection,
+        TrainSettings(**{**vars(settings), "checkpoint_dir": checkpoints, "resume": True}),
+    )
     assert resumed.resumed_at_step is not None and 0 < resumed.resumed_at_step < stop_at + 1
     assert_same_weights(uninterrupted, weights(model), atol=1e-5)
 
@@ -157,13 +178,32 @@ def test_compress_run_under_torchrun_trains_in_two_processes_and_writes_once(tin
     import yaml
 
     recipe = tmp_path / "ft.yaml"
-    recipe.write_text(yaml.safe_dump({
-        "name": "ft", "passes": [{"finetune": {"epochs": 1, "batch_size": 16, "track_energy": False}}],
-        "benchmark": {"enabled": False},
-    }))
+    recipe.write_text(
+        yaml.safe_dump(
+            {
+                "name": "ft",
+                "passes": [{"finetune": {"epochs": 1, "batch_size": 16, "track_energy": False}}],
+                "benchmark": {"enabled": False},
+            }
+        )
+    )
     out = tmp_path / "out"
-    done = torchrun(["-m", "compress", "run", str(recipe), "--model", str(tiny_classifier_dir), "--data", str(toy_data),
-                     "--out", str(out), "--overwrite"], {**os.environ, "OMP_NUM_THREADS": "1"})
+    done = torchrun(
+        [
+            "-m",
+            "compress",
+            "run",
+            str(recipe),
+            "--model",
+            str(tiny_classifier_dir),
+            "--data",
+            str(toy_data),
+            "--out",
+            str(out),
+            "--overwrite",
+        ],
+        {**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads((out / "report.json").read_text())
     assert report["passes"][0]["details"]["processes"] == 2

@@ -7,6 +7,7 @@ import json
 
 import pytest
 import torch
+from conftest import run_inline_recipe, tiny_model, tiny_tokenizer
 
 from compress.artifact import Artifact
 from compress.cli import main
@@ -15,8 +16,6 @@ from compress.errors import CompressError
 from compress.passes.vocab_transfer import VocabTransferConfig, vocab_transfer
 from compress.vocab.audit import audit_tokenizer
 from compress.vocab.transfer import train_tokenizer, transfer_embeddings
-
-from conftest import run_inline_recipe, tiny_model, tiny_tokenizer
 
 ARCHITECTURES = ["bert", "roberta", "distilbert"]
 ACCENTED = ["café crème brûlée", "naïve façade", "crème café", "brûlée naïve"] * 5
@@ -29,15 +28,18 @@ def stripping_tokenizer(folder):
 
     base = tiny_tokenizer(folder / "words")
     letters = [chr(c) for c in range(ord("a"), ord("z") + 1)]
-    (folder / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *letters,
-                                                 *(f"##{c}" for c in letters)]))
+    (folder / "vocab.txt").write_text(
+        "\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *letters, *(f"##{c}" for c in letters)])
+    )
     return BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True, strip_accents=True), base
 
 
 def test_audit_counts_what_the_normalizer_deletes_and_what_comes_back_unknown(tmp_path):
     from transformers import BertTokenizerFast
 
-    (tmp_path / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "cafe", "x", "##y", "##z"]))
+    (tmp_path / "vocab.txt").write_text(
+        "\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "cafe", "x", "##y", "##z"])
+    )
     tokenizer = BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt"), do_lower_case=True, strip_accents=True)
     audit = audit_tokenizer(tokenizer, ["café", "xyz!"], max_length=4)
     # "café" -> cafe: the accent is stripped (1 char); "xyz!" -> x ##y ##z [UNK]: "!" is lost (1 char)
@@ -69,11 +71,14 @@ def test_every_algorithm_round_trips_text_without_loss(tmp_path, algorithm):
     assert reloaded("café crème")["input_ids"] == new("café crème")["input_ids"]
 
 
-@pytest.mark.parametrize("texts, vocab_size, message", [
-    (ACCENTED, 10, "below the special tokens plus the alphabet"),
-    (["one text"], 100, "1 training text"),
-    ([], 100, "0 training text"),
-])
+@pytest.mark.parametrize(
+    "texts, vocab_size, message",
+    [
+        (ACCENTED, 10, "below the special tokens plus the alphabet"),
+        (["one text"], 100, "1 training text"),
+        ([], 100, "0 training text"),
+    ],
+)
 def test_bad_tokenizer_settings_are_one_line_errors(tmp_path, texts, vocab_size, message):
     old, _ = stripping_tokenizer(tmp_path / "v")
     with pytest.raises(CompressError, match=message):
@@ -82,8 +87,9 @@ def test_bad_tokenizer_settings_are_one_line_errors(tmp_path, texts, vocab_size,
 
 def test_transfer_copies_known_tokens_and_averages_new_ones(tmp_path):
     _, old = stripping_tokenizer(tmp_path / "v")
-    new = train_tokenizer(["ball chip rice", "chipball riceball", "ball ball chip"] * 3, old, "wordpiece",
-                          vocab_size=60, min_frequency=1)
+    new = train_tokenizer(
+        ["ball chip rice", "chipball riceball", "ball ball chip"] * 3, old, "wordpiece", vocab_size=60, min_frequency=1
+    )
     model = tiny_model("bert", ["a", "b"], vocab_size=len(old))
     before = model.get_input_embeddings().weight.detach().clone()
     stats = transfer_embeddings(model, old, new)
@@ -113,15 +119,20 @@ def test_vocab_transfer_pass_gives_a_model_fed_by_its_new_tokenizer(tmp_path, to
 
 
 def test_marathi_teacher_style_recipe_runs_and_measures_each_model_with_its_own_tokenizer(
-        tiny_classifier_dir, toy_data, tmp_path):
+    tiny_classifier_dir, toy_data, tmp_path
+):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     recipe = tmp_path / "r.yaml"
-    recipe.write_text("name: vt\npasses:\n  - vocab_transfer: {vocab_size: 60, min_frequency: 1}\n"
-                      "  - finetune: {epochs: 1, embedding_learning_rate: 0.001}\n  - export_onnx: {}\n"
-                      "benchmark: {rounds: 2, min_iterations: 4, min_seconds: 0.05, warmup: 1, bootstrap: 50, memory: false}\n")
+    recipe.write_text(
+        "name: vt\npasses:\n  - vocab_transfer: {vocab_size: 60, min_frequency: 1}\n"
+        "  - finetune: {epochs: 1, embedding_learning_rate: 0.001}\n  - export_onnx: {}\n"
+        "benchmark: {rounds: 2, min_iterations: 4, min_seconds: 0.05, warmup: 1, bootstrap: 50, memory: false}\n"
+    )
     out = tmp_path / "out"
-    assert main(["run", str(recipe), "--model", str(tiny_classifier_dir), "--data", str(toy_data), "--out", str(out)]) == 0
+    assert (
+        main(["run", str(recipe), "--model", str(tiny_classifier_dir), "--data", str(toy_data), "--out", str(out)]) == 0
+    )
     report = json.loads((out / "report.json").read_text())
     baseline, *candidates = [report["benchmark"]["baseline"], *report["benchmark"]["candidates"][:-1]]
     assert baseline["tokenizer"]["vocabulary_size"] == len(AutoTokenizer.from_pretrained(tiny_classifier_dir))
@@ -135,26 +146,55 @@ def test_marathi_teacher_style_recipe_runs_and_measures_each_model_with_its_own_
 
 def test_distillation_from_a_teacher_with_another_tokenizer(tiny_classifier_dir, toy_data, tmp_path):
     recipe = tmp_path / "r.yaml"
-    recipe.write_text(f"name: vt-kd\npasses:\n  - vocab_transfer: {{vocab_size: 60, min_frequency: 1}}\n"
-                      f"  - distill: {{epochs: 1, teacher: {tiny_classifier_dir}}}\nbenchmark: {{enabled: false}}\n")
+    recipe.write_text(
+        f"name: vt-kd\npasses:\n  - vocab_transfer: {{vocab_size: 60, min_frequency: 1}}\n"
+        f"  - distill: {{epochs: 1, teacher: {tiny_classifier_dir}}}\nbenchmark: {{enabled: false}}\n"
+    )
     out = tmp_path / "out"
-    assert main(["run", str(recipe), "--model", str(tiny_classifier_dir), "--data", str(toy_data), "--out", str(out)]) == 0
+    assert (
+        main(["run", str(recipe), "--model", str(tiny_classifier_dir), "--data", str(toy_data), "--out", str(out)]) == 0
+    )
     details = json.loads((out / "report.json").read_text())["passes"][1]["details"]
     assert details["teacher_tokenizer"] == "its own" and details["teacher_logits"] == "cached"
     live = tmp_path / "live.yaml"
     live.write_text(recipe.read_text().replace("epochs: 1,", "epochs: 1, cache_teacher_logits: false,"))
-    assert main(["run", str(live), "--model", str(tiny_classifier_dir), "--data", str(toy_data),
-                 "--out", str(tmp_path / "o2")]) == 2
+    assert (
+        main(
+            [
+                "run",
+                str(live),
+                "--model",
+                str(tiny_classifier_dir),
+                "--data",
+                str(toy_data),
+                "--out",
+                str(tmp_path / "o2"),
+            ]
+        )
+        == 2
+    )
 
 
 def test_audit_command_prints_a_row_per_model(tiny_classifier_dir, toy_data, tmp_path, capsys):
-    assert main(["audit", "--model", str(tiny_classifier_dir), "--model", str(tiny_classifier_dir), "--data",
-                 str(toy_data), "--json", str(tmp_path / "a.json")]) == 0
+    assert (
+        main(
+            [
+                "audit",
+                "--model",
+                str(tiny_classifier_dir),
+                "--model",
+                str(tiny_classifier_dir),
+                "--data",
+                str(toy_data),
+                "--json",
+                str(tmp_path / "a.json"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert out.count("0.0%") >= 2 and "examples of 'train'" in out
     assert json.loads((tmp_path / "a.json").read_text())["examples"] > 0
-
-
 
 
 TRIM_TEXTS = ["ball chip rice", "quick green stone", "alpha beta ball", "river cloud chip"] * 4
@@ -169,8 +209,9 @@ def test_trim_vocab_keeps_logits_for_texts_whose_tokens_were_kept(tmp_path, arch
 
     _, tokenizer = stripping_tokenizer(tmp_path / "v")
     if algorithm != "original":
-        tokenizer = train_tokenizer(TRIM_TEXTS + ["gamma delta north south slow"] * 3, tokenizer, algorithm,
-                                    vocab_size=90, min_frequency=1)
+        tokenizer = train_tokenizer(
+            TRIM_TEXTS + ["gamma delta north south slow"] * 3, tokenizer, algorithm, vocab_size=90, min_frequency=1
+        )
     model = tiny_model(arch, ["a", "b", "c"], vocab_size=len(tokenizer))
     seen = ["ball chip", "green stone rice", "alpha river"]
     unseen = ["gamma delta north"]
@@ -214,8 +255,10 @@ def test_trim_vocab_refuses_a_tokenizer_without_a_vocabulary_to_remap(tmp_path):
 
 def test_trim_vocab_pass_in_a_recipe_makes_a_smaller_model_that_agrees(tiny_classifier_dir, toy_data, tmp_path):
     out = tmp_path / "out"
-    recipe = ("name: trim\npasses:\n  - trim_vocab: {keep_characters: false}\n  - export_onnx: {}\n"
-              "benchmark: {rounds: 2, min_iterations: 4, min_seconds: 0.05, warmup: 1, bootstrap: 50, memory: false}\n")
+    recipe = (
+        "name: trim\npasses:\n  - trim_vocab: {keep_characters: false}\n  - export_onnx: {}\n"
+        "benchmark: {rounds: 2, min_iterations: 4, min_seconds: 0.05, warmup: 1, bootstrap: 50, memory: false}\n"
+    )
     assert run_inline_recipe(recipe, tiny_classifier_dir, toy_data, out) == 0
     report = json.loads((out / "report.json").read_text())
     details = report["passes"][0]["details"]

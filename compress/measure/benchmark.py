@@ -8,22 +8,23 @@ a child process, and accuracy/macro-F1 with bootstrap intervals on the held-out 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from compress.batching import encode
+from compress.cpus import default_threads, torch_threads
+from compress.data import Split
 from compress.measure.classical import NAME as CLASSICAL
 from compress.measure.classical import TextBatches, fit_classical
 from compress.measure.environment import environment
 from compress.measure.memory import peak_memory
 from compress.measure.metrics import non_inferior, paired_change, quality
 from compress.measure.timing import latency_and_throughput, ratio_summary
-from compress.data import Split
 from compress.models import dtype_name
-from compress.cpus import default_threads, torch_threads
 from compress.predictors import OnnxPredictor, Predictor, TorchPredictor, predict_logits
 from compress.recipe import BenchmarkConfig
 from compress.vocab.audit import audit_tokenizer
@@ -59,34 +60,52 @@ def run_benchmark(
     a character n-gram linear model trained on it is measured as one more row."""
     threads = settings.threads or default_threads()
     with torch_threads(threads):
-        return _run(baseline, candidates, tokenizer, evaluation, label_names, max_length, settings, log, train, seed,
-                    threads)
+        return _run(
+            baseline, candidates, tokenizer, evaluation, label_names, max_length, settings, log, train, seed, threads
+        )
 
 
-def _run(baseline: Candidate, candidates: list[Candidate], tokenizer: Any, evaluation: Split,
-         label_names: tuple[str, ...], max_length: int, settings: BenchmarkConfig, log: Callable[[str], None],
-         train: Split | None, seed: int, threads: int) -> dict[str, Any]:
+def _run(
+    baseline: Candidate,
+    candidates: list[Candidate],
+    tokenizer: Any,
+    evaluation: Split,
+    label_names: tuple[str, ...],
+    max_length: int,
+    settings: BenchmarkConfig,
+    log: Callable[[str], None],
+    train: Split | None,
+    seed: int,
+    threads: int,
+) -> dict[str, Any]:
     split = evaluation.head(settings.eval_limit)
     if train is not None and settings.classical_baseline:
         log("benchmark: fitting the classical baseline (character n-gram TF-IDF + linear SVM) on the training split")
         candidates = [*candidates, Candidate(CLASSICAL, "classical", "in memory", fit_classical(train, seed))]
     everyone = [baseline, *candidates]
     predictors = [_predictor(c, threads) for c in everyone]
-    tokenizers = {p.name: c.tokenizer or tokenizer for c, p in zip(everyone, predictors) if c.kind != "classical"}
+    pairs = list(zip(everyone, predictors, strict=True))
+    tokenizers = {p.name: c.tokenizer or tokenizer for c, p in pairs if c.kind != "classical"}
     encoded: dict[str, Any] = {name: encode(t, split.texts, max_length) for name, t in tokenizers.items()}
-    encoded |= {p.name: TextBatches(split.texts) for c, p in zip(everyone, predictors) if c.kind == "classical"}
+    encoded |= {p.name: TextBatches(split.texts) for c, p in pairs if c.kind == "classical"}
 
     log(f"benchmark: accuracy on {len(split)} examples of '{split.name}'")
     predictions = {p.name: predict_logits(p, encoded[p.name]).argmax(axis=1) for p in predictors}
 
     latency, throughput, one_batch = latency_and_throughput(
-        predictors, encoded, batch_size=settings.batch_size, warmup=settings.warmup,
-        min_iterations=settings.min_iterations, min_seconds=settings.min_seconds, rounds=settings.rounds,
-        latency_samples=LATENCY_SAMPLES, log=lambda m: log(f"benchmark: {m}, {threads} threads"),
+        predictors,
+        encoded,
+        batch_size=settings.batch_size,
+        warmup=settings.warmup,
+        min_iterations=settings.min_iterations,
+        min_seconds=settings.min_seconds,
+        rounds=settings.rounds,
+        latency_samples=LATENCY_SAMPLES,
+        log=lambda m: log(f"benchmark: {m}, {threads} threads"),
     )
 
     results = []
-    for candidate, predictor in zip(everyone, predictors):
+    for candidate, predictor in zip(everyone, predictors, strict=False):
         timing, batch_timing = latency[predictor.name], throughput[predictor.name]
         entry: dict[str, Any] = {
             "name": candidate.name,
@@ -94,16 +113,19 @@ def _run(baseline: Candidate, candidates: list[Candidate], tokenizer: Any, evalu
             "precision": dtype_name(predictor.model) if isinstance(predictor, TorchPredictor) else None,
             "location": candidate.location,
             "latency_ms": timing.percentiles_ms(),
-            "latency_calls": int(len(timing.calls)),
+            "latency_calls": len(timing.calls),
             "throughput": {
                 "batch_size": settings.batch_size,
                 "samples_per_second": float(np.median(batch_timing.round_throughputs())),
-                "batches": int(len(batch_timing.calls)),
+                "batches": len(batch_timing.calls),
             },
             "size_mb": candidate.model.size_mb() if candidate.kind == "classical" else _size_mb(candidate),
-            "tokens_per_example": float(encoded[predictor.name].lengths().mean()) if predictor.name in tokenizers else None,
+            "tokens_per_example": float(encoded[predictor.name].lengths().mean())
+            if predictor.name in tokenizers
+            else None,
             "tokenizer": audit_tokenizer(tokenizers[predictor.name], split.texts, max_length).to_dict()
-            if predictor.name in tokenizers else None,
+            if predictor.name in tokenizers
+            else None,
             "quality": quality(split.labels, predictions[predictor.name], len(label_names), settings.bootstrap),
             "agreement_with_baseline": float((predictions[predictor.name] == predictions[baseline.name]).mean()),
             "predictions": predictions[predictor.name].tolist(),  # label ids in split order, for paired comparisons
@@ -114,10 +136,12 @@ def _run(baseline: Candidate, candidates: list[Candidate], tokenizer: Any, evalu
         results.append(entry)
 
     base, base_latency, base_batch = results[0], latency[baseline.name], throughput[baseline.name]
-    for entry, predictor in zip(results[1:], predictors[1:]):
+    for entry, predictor in zip(results[1:], predictors[1:], strict=False):
         speed = base["latency_ms"]["p50"] / entry["latency_ms"]["p50"]
         rounds = ratio_summary(base_latency.round_medians(), latency[predictor.name].round_medians())
-        change = paired_change(split.labels, predictions[baseline.name], [predictions[predictor.name]], settings.bootstrap)
+        change = paired_change(
+            split.labels, predictions[baseline.name], [predictions[predictor.name]], settings.bootstrap
+        )
         batch_rounds = ratio_summary(throughput[predictor.name].round_throughputs(), base_batch.round_throughputs())
         entry["vs_baseline"] = {
             "latency_p50_speedup": speed,
@@ -133,8 +157,12 @@ def _run(baseline: Candidate, candidates: list[Candidate], tokenizer: Any, evalu
         entry["slower_than_baseline"] = worst < 1.0 - NOISE_MARGIN
     return {
         "environment": environment(threads),
-        "evaluation": {"split": split.name, "examples": len(split), "labels": list(label_names),
-                       "targets": split.labels.tolist()},  # label ids in split order, beside each model's predictions
+        "evaluation": {
+            "split": split.name,
+            "examples": len(split),
+            "labels": list(label_names),
+            "targets": split.labels.tolist(),
+        },  # label ids in split order, beside each model's predictions
         "settings": settings.model_dump(mode="json"),
         "baseline": results[0],
         "candidates": results[1:],

@@ -10,8 +10,9 @@ plainly when a transformer does not beat it.
 from __future__ import annotations
 
 import pickle
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -58,7 +59,9 @@ def fit_classical(train: Split, seed: int) -> ClassicalPredictor:
     from sklearn.pipeline import make_pipeline
     from sklearn.svm import LinearSVC
 
-    pipeline = make_pipeline(TfidfVectorizer(analyzer="char", ngram_range=NGRAMS, sublinear_tf=True, min_df=1),
-                             LinearSVC(C=1.0, random_state=seed))
+    pipeline = make_pipeline(
+        TfidfVectorizer(analyzer="char", ngram_range=NGRAMS, sublinear_tf=True, min_df=1),
+        LinearSVC(C=1.0, random_state=seed),
+    )
     pipeline.fit(list(train.texts), train.labels)
     return ClassicalPredictor(pipeline, int(train.labels.max()) + 1)

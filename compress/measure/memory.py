@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +39,7 @@ def peak_memory(kind: str, location: str, inputs: dict[str, np.ndarray], threads
     """Run the probe in a child process; return {'peak_mb', 'floor_mb', 'model_mb'}."""
     with tempfile.TemporaryDirectory(prefix="compress-mem-") as scratch:
         batch = Path(scratch) / "batch.npz"
-        np.savez(batch, **inputs)
+        np.savez(batch, **inputs)  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
         command = [sys.executable, "-m", "compress.measure.memory", kind, location, str(batch), str(threads)]
         done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
@@ -58,7 +59,7 @@ def _probe(kind: str, location: str, batch_file: str, threads: int) -> dict[str,
 
         torch.set_num_threads(threads)
         floor = _rss_mb()
-        predictor = TorchPredictor("probe", load_model(location, allow_new_head=True, stored_dtype=True).model)
+        predictor: Any = TorchPredictor("probe", load_model(location, allow_new_head=True, stored_dtype=True).model)
     else:
         import onnxruntime  # noqa: F401  (count the library in the floor, not in the model)
 

@@ -9,7 +9,7 @@ models mostly agree.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

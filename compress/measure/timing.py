@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -60,9 +61,10 @@ def measure(
     """Time each predictor on the same inputs in `rounds` interleaved rounds.
 
     `inputs` is one list for all, or a list per predictor name (each model tokenizes the same
-    examples its own way; the i-th inputs of every list are the same examples). In every round each predictor makes at least min_iterations/rounds calls and runs for at
-    least min_seconds/rounds, so the totals meet both minimums. Each round starts every
-    predictor at the same input, and rotates who goes first.
+    examples its own way; the i-th inputs of every list are the same examples). In every round each
+    predictor makes at least min_iterations/rounds calls and runs for at least min_seconds/rounds,
+    so the totals meet both minimums. Each round starts every predictor at the same input, and
+    rotates who goes first.
     """
     own = inputs if isinstance(inputs, Mapping) else {p.name: inputs for p in predictors}
     if not all(own.get(p.name) for p in predictors):
@@ -93,8 +95,16 @@ def measure(
 
 
 def latency_and_throughput(
-    predictors: Sequence[Predictor], encoded: Any, *, batch_size: int, warmup: int, min_iterations: int,
-    min_seconds: float, rounds: int, log: Callable[[str], None] = print, latency_samples: int = 256,
+    predictors: Sequence[Predictor],
+    encoded: Any,
+    *,
+    batch_size: int,
+    warmup: int,
+    min_iterations: int,
+    min_seconds: float,
+    rounds: int,
+    log: Callable[[str], None] = print,
+    latency_samples: int = 256,
 ) -> tuple[dict[str, Timings], dict[str, Timings], dict[str, Inputs]]:
     """Batch-1 latency over distinct held-out examples, then throughput over full batches of
     `batch_size` (half the measuring time); both interleaved. `encoded` is one `Encoded` for all,
@@ -105,14 +115,21 @@ def latency_and_throughput(
     count = len(next(iter(per_model.values())))
     log(f"batch-1 latency, {rounds} interleaved rounds, >= {min_seconds} s per model")
     singles = {name: [e.batch([i]) for i in range(min(latency_samples, count))] for name, e in per_model.items()}
-    latency = measure(predictors, singles, warmup=warmup, min_iterations=min_iterations, min_seconds=min_seconds,
-                      rounds=rounds)
+    latency = measure(
+        predictors, singles, warmup=warmup, min_iterations=min_iterations, min_seconds=min_seconds, rounds=rounds
+    )
     rows = np.arange(min(count, max(batch_size, math.ceil(latency_samples / batch_size) * batch_size)))
     starts = [i for i in range(0, len(rows), batch_size) if i + batch_size <= len(rows)] or [0]
     batched = {name: [e.batch(rows[i : i + batch_size]) for i in starts] for name, e in per_model.items()}
     log(f"throughput at batch {len(next(iter(batched.values()))[0]['input_ids'])}, {len(starts)} batches")
-    throughput = measure(predictors, batched, warmup=min(2, warmup), min_iterations=len(starts) * rounds,
-                         min_seconds=min_seconds / 2, rounds=rounds)
+    throughput = measure(
+        predictors,
+        batched,
+        warmup=min(2, warmup),
+        min_iterations=len(starts) * rounds,
+        min_seconds=min_seconds / 2,
+        rounds=rounds,
+    )
     return latency, throughput, {name: b[0] for name, b in batched.items()}
 
 

@@ -1,6 +1,5 @@
 """All passes. Importing this registers their configs; heavy code loads only when a pass runs."""
 
-from compress.passes.base import REGISTRY, PassConfig, PassSpec, Stage, register, spec_for
 from compress.passes import (  # noqa: F401  (registration)
     adapt_mlm,
     block_movement,
@@ -15,5 +14,6 @@ from compress.passes import (  # noqa: F401  (registration)
     trim_vocab,
     vocab_transfer,
 )
+from compress.passes.base import REGISTRY, PassConfig, PassSpec, Stage, register, spec_for
 
 __all__ = ["REGISTRY", "PassConfig", "PassSpec", "Stage", "register", "spec_for"]

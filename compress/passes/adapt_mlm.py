@@ -36,8 +36,11 @@ class AdaptMlmConfig(TrainingOptions):
     heldout_lines: int = Field(512, ge=1, description="texts kept out of training for the held-out masked-LM loss")
     mlm_probability: float = Field(0.15, gt=0, lt=1)
     max_length: int | None = Field(None, ge=8, description="tokens per text; default: the recipe's max_length")
-    seed: int = Field(0, description="order and masking; the recipe's seed does not change them, so a study's seeds "
-                                     "share one adaptation")
+    seed: int = Field(
+        0,
+        description="order and masking; the recipe's seed does not change them, so a study's seeds "
+        "share one adaptation",
+    )
     cache: bool = Field(True, description="reuse an adaptation of the same weights, tokenizer, texts and settings")
 
 
@@ -62,14 +65,24 @@ def _cache_key(config: AdaptMlmConfig, artifact: Artifact, train_texts: list[str
 
     encoder = getattr(artifact.model, artifact.model.base_model_prefix).state_dict()
     settings = config.model_dump(mode="json", exclude={"cache", "checkpoint_every", "track_energy", "corpus"})
-    return cache.content_key("adapt_mlm-1", json.dumps(settings, sort_keys=True), max_length,
-                             artifact.model.config.to_json_string(use_diff=False),
-                             artifact.tokenizer.backend_tokenizer.to_str(), "\n".join(train_texts),
-                             *[part for name, tensor in encoder.items() for part in (name, tensor)])
+    return cache.content_key(
+        "adapt_mlm-1",
+        json.dumps(settings, sort_keys=True),
+        max_length,
+        artifact.model.config.to_json_string(use_diff=False),
+        artifact.tokenizer.backend_tokenizer.to_str(),
+        "\n".join(train_texts),
+        *[part for name, tensor in encoder.items() for part in (name, tensor)],
+    )
 
 
-@register("adapt_mlm", AdaptMlmConfig, Stage.TORCH,
-          "masked-LM adaptation on unlabeled text (continued pretraining), cached by content", uses_head=False)
+@register(
+    "adapt_mlm",
+    AdaptMlmConfig,
+    Stage.TORCH,
+    "masked-LM adaptation on unlabeled text (continued pretraining), cached by content",
+    uses_head=False,
+)
 def adapt_mlm(config: AdaptMlmConfig, artifact: Artifact) -> tuple[Artifact, dict[str, Any]]:
     from compress import cache
     from compress.training.loop import process_state
@@ -92,8 +105,9 @@ def adapt_mlm(config: AdaptMlmConfig, artifact: Artifact) -> tuple[Artifact, dic
     return replace(artifact, model_changed=True), details | {"cached": False}
 
 
-def _adapt(config: AdaptMlmConfig, artifact: Artifact, train_texts: list[str], held_texts: list[str],
-           max_length: int) -> dict[str, Any]:
+def _adapt(
+    config: AdaptMlmConfig, artifact: Artifact, train_texts: list[str], held_texts: list[str], max_length: int
+) -> dict[str, Any]:
     import numpy as np
 
     from compress.batching import encode
@@ -109,7 +123,9 @@ def _adapt(config: AdaptMlmConfig, artifact: Artifact, train_texts: list[str], h
 
     before = held_loss(model)
     result = train(
-        model, (train_encoded, np.zeros(len(train_texts), dtype=np.int64)), (held, np.zeros(len(held), dtype=np.int64)),
+        model,
+        (train_encoded, np.zeros(len(train_texts), dtype=np.int64)),
+        (held, np.zeros(len(held), dtype=np.int64)),
         loop_settings(config, artifact, config.seed),
         [MaskedLanguageModeling(tokenizer, config.mlm_probability, config.seed), *option_hooks(config)],
         selection=Selection("heldout_mlm_score", lambda m: -held_loss(m)),

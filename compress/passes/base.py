@@ -7,9 +7,10 @@ imported only when a pass function runs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
-from typing import TYPE_CHECKING, Any, Callable
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -23,7 +24,7 @@ class PassConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Stage(str, Enum):
+class Stage(StrEnum):
     """Where a pass works: on the PyTorch model, or on ONNX files after export."""
 
     TORCH = "torch"
@@ -32,7 +33,8 @@ class Stage(str, Enum):
 
 
 # A pass returns the next artifact and a dict of what it measured; the runner records both.
-PassFunction = Callable[[PassConfig, "Artifact"], "tuple[Artifact, dict[str, Any]]"]
+# (typed on Any: each function takes its own PassConfig subclass, which Callable cannot express)
+PassFunction = Callable[[Any, "Artifact"], "tuple[Artifact, dict[str, Any]]"]
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,16 @@ class PassSpec:
 REGISTRY: dict[str, PassSpec] = {}
 
 
-def register(name: str, config: type[PassConfig], stage: Stage, summary: str, *, trains_head: bool = False,
-             changes_tokenizer: bool = False, uses_head: bool = True) -> Callable[[PassFunction], PassFunction]:
+def register(
+    name: str,
+    config: type[PassConfig],
+    stage: Stage,
+    summary: str,
+    *,
+    trains_head: bool = False,
+    changes_tokenizer: bool = False,
+    uses_head: bool = True,
+) -> Callable[[PassFunction], PassFunction]:
     """Register `function` as the implementation of pass `name`, with the facts it declares."""
 
     def decorate(function: PassFunction) -> PassFunction:

@@ -23,10 +23,12 @@ class BlockMovementConfig(TrainingOptions):
     method: Literal["hard", "soft"] = Field("hard", description="hard: top-k to `sparsity`; soft: threshold + L1")
     sparsity: float = Field(0.25, ge=0, lt=1, description="hard: fraction of prunable encoder weights removed")
     ranking: Literal["global", "per_matrix"] = Field(
-        "global", description="hard: one cutoff across all matrices (heads can empty) or a top-k within each")
+        "global", description="hard: one cutoff across all matrices (heads can empty) or a top-k within each"
+    )
     block: tuple[int, int] = (32, 32)
     attention_unit: Literal["block", "head"] = Field(
-        "block", description="attention pruned in `block` tiles (the paper) or as whole heads (every cut folds)")
+        "block", description="attention pruned in `block` tiles (the paper) or as whole heads (every cut folds)"
+    )
     warmup_ratio_pruning: float = Field(0.1, ge=0, lt=1, description="share of steps before masks start to move")
     cooldown_ratio: float = Field(0.2, ge=0, lt=1, description="share of steps at the final sparsity")
     scores_learning_rate: float = Field(1e-2, gt=0)
@@ -37,7 +39,9 @@ class BlockMovementConfig(TrainingOptions):
     temperature: float = Field(2.0, gt=0)
 
 
-@register("block_movement", BlockMovementConfig, Stage.TORCH, "block movement pruning with distillation (masks baked in)")
+@register(
+    "block_movement", BlockMovementConfig, Stage.TORCH, "block movement pruning with distillation (masks baked in)"
+)
 def block_movement(config: BlockMovementConfig, artifact: Artifact) -> tuple[Artifact, dict[str, Any]]:
     from compress.passes.distill import load_teacher, teacher_logits
     from compress.pruning.flops import encoder_cost
@@ -49,10 +53,16 @@ def block_movement(config: BlockMovementConfig, artifact: Artifact) -> tuple[Art
     cached = teacher_logits(teacher, teacher_tokenizer, artifact)
     cache_seconds = time.perf_counter() - started
     settings = MovementSettings(
-        method=config.method, sparsity=config.sparsity, ranking=config.ranking, block=config.block, attention_unit=config.attention_unit,
+        method=config.method,
+        sparsity=config.sparsity,
+        ranking=config.ranking,
+        block=config.block,
+        attention_unit=config.attention_unit,
         warmup_ratio=config.warmup_ratio_pruning,
-        cooldown_ratio=config.cooldown_ratio, scores_learning_rate=config.scores_learning_rate,
-        final_threshold=config.final_threshold, regularization=config.regularization,
+        cooldown_ratio=config.cooldown_ratio,
+        scores_learning_rate=config.scores_learning_rate,
+        final_threshold=config.final_threshold,
+        regularization=config.regularization,
     )
     model = artifact.model
     movement = MovementHook(model, settings)

@@ -37,13 +37,18 @@ class DistillConfig(TrainingOptions):
     cache_teacher_logits: bool = True
 
     @model_validator(mode="after")
-    def _layers_are_distinct_and_ordered(self) -> "DistillConfig":
+    def _layers_are_distinct_and_ordered(self) -> DistillConfig:
         if self.student and list(self.student.layers) != sorted(set(self.student.layers)):
             raise ValueError("student.layers must be distinct and increasing")
         return self
 
 
-@register("distill", DistillConfig, Stage.TORCH, "knowledge distillation from a frozen teacher (KL + CE, optional hidden/attention)")
+@register(
+    "distill",
+    DistillConfig,
+    Stage.TORCH,
+    "knowledge distillation from a frozen teacher (KL + CE, optional hidden/attention)",
+)
 def distill(config: DistillConfig, artifact: Artifact) -> tuple[Artifact, dict[str, Any]]:
     from compress.architectures import KEPT_LAYERS_KEY, encoder_layers, keep_encoder_layers
     from compress.training.distillation import DistillationHook
@@ -53,27 +58,39 @@ def distill(config: DistillConfig, artifact: Artifact) -> tuple[Artifact, dict[s
     student_layers = len(encoder_layers(student))
     kept = getattr(student.config, KEPT_LAYERS_KEY, None)  # set by layer_drop (or student.layers)
     fits = kept and len(kept) == student_layers and max(kept) < len(encoder_layers(teacher))
-    layer_map = list(config.layer_map or (kept if fits else range(student_layers)))
+    layer_map = list(config.layer_map or (kept if kept and fits else range(student_layers)))
     if len(layer_map) != student_layers or max(layer_map) >= len(encoder_layers(teacher)):
-        raise CompressError(f"distill: layer_map {layer_map} must name one teacher layer for each of {student_layers} student layers")
+        raise CompressError(
+            f"distill: layer_map {layer_map} must name one teacher layer for each of {student_layers} student layers"
+        )
     if config.hidden_weight and student.config.hidden_size != teacher.config.hidden_size:
         raise CompressError("distill: hidden_weight needs student and teacher of the same hidden size")
 
     live = bool(config.hidden_weight or config.attention_weight) or not config.cache_teacher_logits
     shared = teacher_tokenizer.get_vocab() == artifact.tokenizer.get_vocab()
     if live and not shared:
-        raise CompressError("distill: the teacher tokenizes differently from the student, so it can only teach through "
-                            "cached logits: drop hidden_weight/attention_weight and keep cache_teacher_logits")
-    details: dict[str, Any] = {"teacher": teacher_name, "teacher_logits": "live" if live else "cached",
-                               "teacher_tokenizer": "shared" if shared else "its own"}
+        raise CompressError(
+            "distill: the teacher tokenizes differently from the student, so it can only teach through "
+            "cached logits: drop hidden_weight/attention_weight and keep cache_teacher_logits"
+        )
+    details: dict[str, Any] = {
+        "teacher": teacher_name,
+        "teacher_logits": "live" if live else "cached",
+        "teacher_tokenizer": "shared" if shared else "its own",
+    }
     cached = None
     if not live:
         started = time.perf_counter()
         cached = teacher_logits(teacher, teacher_tokenizer, artifact)
         details["teacher_cache_seconds"] = round(time.perf_counter() - started, 2)
     hook = DistillationHook(
-        teacher if live else None, alpha=config.alpha, temperature=config.temperature, cached_logits=cached,
-        hidden_weight=config.hidden_weight, attention_weight=config.attention_weight, layer_map=layer_map,
+        teacher if live else None,
+        alpha=config.alpha,
+        temperature=config.temperature,
+        cached_logits=cached,
+        hidden_weight=config.hidden_weight,
+        attention_weight=config.attention_weight,
+        layer_map=layer_map,
     )
     _, trained = run_training(student, artifact, config, [hook])
     details |= {
@@ -97,7 +114,9 @@ def load_teacher(reference: str | None, artifact: Artifact) -> tuple[Any, Any, s
         raise CompressError("distill: no teacher (name one with 'teacher:')")
     loaded = load_model(source, artifact.label_order)
     if loaded.label_order != artifact.label_order:
-        raise CompressError(f"distill: teacher labels {list(loaded.label_order)} are ordered differently from the student's")
+        raise CompressError(
+            f"distill: teacher labels {list(loaded.label_order)} are ordered differently from the student's"
+        )
     return loaded.model.eval().requires_grad_(False), loaded.tokenizer, source.reference
 
 

@@ -22,34 +22,40 @@ class LoraOptions(PassConfig):
     rank: int = Field(8, ge=1)
     alpha: float = Field(16, gt=0)
     dropout: float = Field(0.1, ge=0, lt=1)
-    target_modules: tuple[str, ...] | None = Field(None, description="default: the architecture's attention and FFN linears")
+    target_modules: tuple[str, ...] | None = Field(
+        None, description="default: the architecture's attention and FFN linears"
+    )
     modules_to_save: tuple[str, ...] = Field(
-        (), description="modules trained in full beside the adapters (the classifier always is), e.g. [pooler]")
+        (), description="modules trained in full beside the adapters (the classifier always is), e.g. [pooler]"
+    )
 
 
 class FinetuneConfig(TrainingOptions):
     lora: LoraOptions | None = None
 
 
-@register("finetune", FinetuneConfig, Stage.TORCH, "fine-tuning (full or LoRA, merged), best epoch kept", trains_head=True)
+@register(
+    "finetune", FinetuneConfig, Stage.TORCH, "fine-tuning (full or LoRA, merged), best epoch kept", trains_head=True
+)
 def finetune(config: FinetuneConfig, artifact: Artifact) -> tuple[Artifact, dict[str, Any]]:
     model = artifact.model
     parameters = sum(p.numel() for p in model.parameters())
     if config.lora is None:
-        result, details = run_training(model, artifact, config)
+        _, details = run_training(model, artifact, config)
         details["trainable_parameters"] = parameters
         return replace(artifact, model_changed=True), details
 
     wrapped = _with_adapters(model, config.lora)
     trainable = sum(p.numel() for p in wrapped.parameters() if p.requires_grad)
-    result, details = run_training(wrapped, artifact, config)
+    _result, details = run_training(wrapped, artifact, config)
     merged = wrapped.merge_and_unload()
     details |= {
-        "lora": config.lora.model_dump(mode="json") | {"target_modules": list(wrapped.peft_config["default"].target_modules)},
+        "lora": config.lora.model_dump(mode="json")
+        | {"target_modules": list(wrapped.peft_config["default"].target_modules)},
         "trainable_parameters": trainable,
         "total_parameters": parameters,
         "trainable_reduction": round(parameters / trainable, 1),
-        "versus_full_finetuning": _compare_with_full(merged, artifact, config, trainable, parameters),
+        "versus_full_finetuning": _compare_with_full(merged, artifact, config, trainable, parameters, config.lora),
     }
     return replace(artifact, model=merged.eval(), model_changed=True), details
 
@@ -63,12 +69,20 @@ def _with_adapters(model: Any, lora: LoraOptions) -> Any:
     from compress.architectures import lora_targets
 
     targets = list(lora.target_modules) if lora.target_modules else lora_targets(model.config.model_type)
-    config = LoraConfig(task_type=TaskType.SEQ_CLS, r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                        target_modules=targets, modules_to_save=list(lora.modules_to_save) or None)
+    config = LoraConfig(
+        task_type=TaskType.SEQ_CLS,
+        r=lora.rank,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=targets,
+        modules_to_save=list(lora.modules_to_save) or None,
+    )
     return get_peft_model(model, config)
 
 
-def _compare_with_full(model: Any, artifact: Artifact, config: FinetuneConfig, trainable: int, total: int) -> dict[str, Any]:
+def _compare_with_full(
+    model: Any, artifact: Artifact, config: FinetuneConfig, trainable: int, total: int, lora: LoraOptions
+) -> dict[str, Any]:
     """What full fine-tuning would cost instead: step time measured on a copy, training state counted.
 
     Training state = gradients plus AdamW's two moments, 12 bytes per trainable fp32 parameter;
@@ -79,7 +93,7 @@ def _compare_with_full(model: Any, artifact: Artifact, config: FinetuneConfig, t
     return {
         "training_state_mb": {"lora": round(12 * trainable / 2**20, 1), "full": round(12 * total / 2**20, 1)},
         "step_seconds": {
-            "lora": _median_step_seconds(_with_adapters(copy.deepcopy(model), config.lora), artifact, config),
+            "lora": _median_step_seconds(_with_adapters(copy.deepcopy(model), lora), artifact, config),
             "full": _median_step_seconds(copy.deepcopy(model), artifact, config),
         },
         "method": "12 bytes x trainable parameters (grad + AdamW moments); median of 6 measured steps after 2 warm-up",

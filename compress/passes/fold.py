@@ -13,7 +13,11 @@ from compress.passes.base import PassConfig, Stage, register
 
 class FoldConfig(PassConfig):
     head_threshold: float = Field(
-        0.0, ge=0, lt=1, description="also remove heads keeping at most this share of their weights (inexact: distil after)")
+        0.0,
+        ge=0,
+        lt=1,
+        description="also remove heads keeping at most this share of their weights (inexact: distil after)",
+    )
 
 
 @register("fold", FoldConfig, Stage.TORCH, "remove idle heads and FFN neurons; the model gets smaller")

@@ -21,7 +21,7 @@ class LayerDropConfig(PassConfig):
     keep: int | None = Field(None, ge=1, description="or: how many layers to keep, evenly spaced from the first")
 
     @model_validator(mode="after")
-    def _one_way(self) -> "LayerDropConfig":
+    def _one_way(self) -> LayerDropConfig:
         if (self.layers is None) == (self.keep is None):
             raise ValueError("give either layers or keep")
         return self
@@ -34,6 +34,9 @@ def layer_drop(config: LayerDropConfig, artifact: Artifact) -> tuple[Artifact, d
     available = len(encoder_layers(artifact.model))
     layers = list(config.layers) if config.layers is not None else evenly_spaced(available, config.keep or 1)
     model = keep_encoder_layers(artifact.model, layers)
-    details = {"layers": [available, len(layers)], "kept": getattr(model.config, KEPT_LAYERS_KEY),
-               "parameters": [sum(p.numel() for p in m.parameters()) for m in (artifact.model, model)]}
+    details = {
+        "layers": [available, len(layers)],
+        "kept": getattr(model.config, KEPT_LAYERS_KEY),
+        "parameters": [sum(p.numel() for p in m.parameters()) for m in (artifact.model, model)],
+    }
     return replace(artifact, model=model, model_changed=True), details

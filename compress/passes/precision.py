@@ -26,4 +26,7 @@ def precision(config: PrecisionConfig, artifact: Artifact) -> tuple[Artifact, di
     before = sum(p.numel() * p.element_size() for p in artifact.model.parameters())
     model = artifact.model.to(dtype)
     after = sum(p.numel() * p.element_size() for p in model.parameters())
-    return replace(artifact, model=model, model_changed=True), {"dtype": config.dtype, "parameter_mb": [round(before / 2**20, 3), round(after / 2**20, 3)]}
+    return replace(artifact, model=model, model_changed=True), {
+        "dtype": config.dtype,
+        "parameter_mb": [round(before / 2**20, 3), round(after / 2**20, 3)],
+    }

@@ -22,7 +22,6 @@ from compress.errors import CompressError
 from compress.passes.base import PassConfig, Stage, register
 from compress.passes.export_onnx import ONNX_NAME
 
-
 FUSION_ATOL = 1e-3  # fusions reorder float arithmetic only: the fused fp32 graph must match like the export
 REDUCE_RANGE_PRESETS = ("avx2", "avx512")  # 7-bit weights avoid overflow without VNNI; VNNI and arm64 don't need it
 
@@ -34,17 +33,21 @@ class QuantizeConfig(PassConfig):
     )
     per_channel: bool = False
     reduce_range: bool = False
-    operators: tuple[str, ...] | None = Field(None, description="ONNX op types to quantize; default: the preset's (fused: onnxruntime's)")
+    operators: tuple[str, ...] | None = Field(
+        None, description="ONNX op types to quantize; default: the preset's (fused: onnxruntime's)"
+    )
     calibration_examples: int = Field(256, ge=1, description="static mode: training examples used to calibrate")
     validation_examples: int = Field(128, ge=1)
     min_agreement: float = Field(
         0.8, ge=0, le=1, description="sanity gate: share of held-out labels that must match the fp32 model"
     )
-    optimize: Literal["none", "O1", "O2"] = Field("none", description="optimum's fusions on the int8 graph, kept if faster")
+    optimize: Literal["none", "O1", "O2"] = Field(
+        "none", description="optimum's fusions on the int8 graph, kept if faster"
+    )
     fuse: bool = Field(False, description="dynamic mode: fuse the fp32 graph first, then quantize it with onnxruntime")
 
     @model_validator(mode="after")
-    def _options_that_go_together(self) -> "QuantizeConfig":
+    def _options_that_go_together(self) -> QuantizeConfig:
         if self.reduce_range and self.preset not in (*REDUCE_RANGE_PRESETS, "auto"):
             raise ValueError(f"reduce_range applies to presets {', '.join(REDUCE_RANGE_PRESETS)}, not {self.preset}")
         if self.fuse and self.mode != "dynamic":
@@ -88,7 +91,9 @@ def quantize(config: QuantizeConfig, artifact: Artifact) -> tuple[Artifact, dict
     return replace(artifact, onnx={**artifact.onnx, name: path}), details
 
 
-def _quantize_plain(config: QuantizeConfig, qconfig: Any, artifact: Artifact, source: Path, suffix: str) -> dict[str, Any]:
+def _quantize_plain(
+    config: QuantizeConfig, qconfig: Any, artifact: Artifact, source: Path, suffix: str
+) -> dict[str, Any]:
     """optimum's quantizer on the export as it is; static mode calibrates first."""
     from optimum.onnxruntime import ORTQuantizer
 
@@ -101,7 +106,9 @@ def _quantize_plain(config: QuantizeConfig, qconfig: Any, artifact: Artifact, so
     return how
 
 
-def _quantize_fused(config: QuantizeConfig, qconfig: Any, artifact: Artifact, source: Path, target: Path) -> dict[str, Any]:
+def _quantize_fused(
+    config: QuantizeConfig, qconfig: Any, artifact: Artifact, source: Path, target: Path
+) -> dict[str, Any]:
     """Fuse the fp32 graph, prove the fusion exact against PyTorch, then quantize it."""
     import tempfile
 
@@ -149,12 +156,11 @@ def _calibrate(quantizer: Any, config: QuantizeConfig, artifact: Artifact) -> di
     """Activation ranges from real training text."""
     import tempfile
 
+    import onnx
     from datasets import Dataset
     from optimum.onnxruntime.configuration import AutoCalibrationConfig
 
     from compress.batching import encode
-
-    import onnx
 
     texts = artifact.data.train.texts[: config.calibration_examples]
     encoded = encode(artifact.tokenizer, texts, artifact.max_length)

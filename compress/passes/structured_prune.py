@@ -26,7 +26,9 @@ class StructuredPruneConfig(PassConfig):
     batch_size: int = Field(16, ge=1)
 
 
-@register("structured_prune", StructuredPruneConfig, Stage.TORCH, "one-shot head/neuron removal by importance, then fold")
+@register(
+    "structured_prune", StructuredPruneConfig, Stage.TORCH, "one-shot head/neuron removal by importance, then fold"
+)
 def structured_prune(config: StructuredPruneConfig, artifact: Artifact) -> tuple[Artifact, dict[str, Any]]:
     import torch
 
@@ -50,7 +52,10 @@ def structured_prune(config: StructuredPruneConfig, artifact: Artifact) -> tuple
     before = encoder_cost(model)
     layout_before = layout(model)
     with torch.no_grad():
-        for scores, fraction, name in ((head_scores, config.heads, arch.attention_output), (neuron_scores, config.neurons, arch.ffn_out)):
+        for scores, fraction, name in (
+            (head_scores, config.heads, arch.attention_output),
+            (neuron_scores, config.neurons, arch.ffn_out),
+        ):
             layers = encoder_layers(model)
             per_layer = {i: sum(1 for _, j, _ in scores if j == i) for i in range(len(layers))}
             target, done = int(len(scores) * fraction), 0

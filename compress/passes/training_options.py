@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Sequence
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -20,10 +21,15 @@ class TrainingOptions(PassConfig):
     max_grad_norm: float = Field(1.0, ge=0)
     early_stopping_patience: int | None = Field(None, ge=1)
     precision: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="autocast precision for training")
-    checkpoint_every: int = Field(200, ge=1, description="optimizer steps between resumable checkpoints (and every epoch)")
+    checkpoint_every: int = Field(
+        200, ge=1, description="optimizer steps between resumable checkpoints (and every epoch)"
+    )
     track_energy: bool = True
     embedding_learning_rate: float | None = Field(
-        None, gt=0, description="own learning rate for the input embeddings (new ones after vocab_transfer learn faster)")
+        None,
+        gt=0,
+        description="own learning rate for the input embeddings (new ones after vocab_transfer learn faster)",
+    )
 
 
 def _loop_fields() -> tuple[str, ...]:
@@ -36,8 +42,12 @@ def loop_settings(options: TrainingOptions, artifact: Artifact, seed: int) -> An
     """The loop's settings for this pass: its options, the run's checkpoint folder and resume flag."""
     from compress.training.loop import TrainSettings
 
-    return TrainSettings(**{name: getattr(options, name) for name in _loop_fields()}, seed=seed,
-                         checkpoint_dir=artifact.checkpoint_dir, resume=artifact.resume)
+    return TrainSettings(
+        **{name: getattr(options, name) for name in _loop_fields()},
+        seed=seed,
+        checkpoint_dir=artifact.checkpoint_dir,
+        resume=artifact.resume,
+    )
 
 
 def option_hooks(options: TrainingOptions) -> list[Any]:
@@ -49,7 +59,9 @@ def option_hooks(options: TrainingOptions) -> list[Any]:
     return [EmbeddingLearningRate(options.embedding_learning_rate, options.weight_decay)]
 
 
-def run_training(model: Any, artifact: Artifact, options: TrainingOptions, hooks: Sequence[Any] = ()) -> tuple[Any, dict[str, Any]]:
+def run_training(
+    model: Any, artifact: Artifact, options: TrainingOptions, hooks: Sequence[Any] = ()
+) -> tuple[Any, dict[str, Any]]:
     """Train `model` on the artifact's data with these options; return the result and report details."""
     from compress.batching import encode
     from compress.training.loop import train

@@ -20,12 +20,20 @@ class TrimVocabConfig(PassConfig):
     include_selection_split: bool = Field(False, description="count the selection split's tokens as used too")
 
 
-@register("trim_vocab", TrimVocabConfig, Stage.TORCH, "keep only the vocabulary the training text uses (smaller embedding)",
-          changes_tokenizer=True, uses_head=False)
+@register(
+    "trim_vocab",
+    TrimVocabConfig,
+    Stage.TORCH,
+    "keep only the vocabulary the training text uses (smaller embedding)",
+    changes_tokenizer=True,
+    uses_head=False,
+)
 def trim_vocab(config: TrimVocabConfig, artifact: Artifact) -> tuple[Artifact, dict[str, Any]]:
     from compress.vocab.trim import tokens_to_keep, trim_embeddings, trim_tokenizer
 
-    texts = list(artifact.data.train.texts) + (list(artifact.data.selection.texts) if config.include_selection_split else [])
+    texts = list(artifact.data.train.texts) + (
+        list(artifact.data.selection.texts) if config.include_selection_split else []
+    )
     before_tokens, before_parameters = len(artifact.tokenizer), sum(p.numel() for p in artifact.model.parameters())
     result = trim_tokenizer(artifact.tokenizer, tokens_to_keep(artifact.tokenizer, texts, config.keep_characters))
     trim_embeddings(artifact.model, result.kept_ids, result.tokenizer.pad_token_id)

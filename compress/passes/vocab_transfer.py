@@ -69,11 +69,14 @@ def _cached_or_trained(config: VocabTransferConfig, artifact: Artifact) -> Any:
 
     texts = training_texts(config, artifact)
     settings = config.model_dump(mode="json", include={"vocab_size", "algorithm", "lowercase", "min_frequency"})
-    key = cache.content_key("vocab_transfer-1", settings, artifact.tokenizer.backend_tokenizer.to_str(), "\n".join(texts))
+    key = cache.content_key(
+        "vocab_transfer-1", settings, artifact.tokenizer.backend_tokenizer.to_str(), "\n".join(texts)
+    )
     if config.cache and (hit := cache.entry("tokenizers", key)) is not None:
         return AutoTokenizer.from_pretrained(hit)
-    new = train_tokenizer(texts, artifact.tokenizer, config.algorithm, config.vocab_size, config.lowercase,
-                          config.min_frequency)
+    new = train_tokenizer(
+        texts, artifact.tokenizer, config.algorithm, config.vocab_size, config.lowercase, config.min_frequency
+    )
     if config.cache:
         with cache.writing("tokenizers", key) as folder:
             new.save_pretrained(folder)
@@ -89,9 +92,14 @@ def training_texts(config: VocabTransferConfig, artifact: Artifact) -> list[str]
     return texts
 
 
-@register("vocab_transfer", VocabTransferConfig, Stage.TORCH,
-          "train an in-domain tokenizer and move the embeddings onto it (fast vocabulary transfer)",
-          changes_tokenizer=True, uses_head=False)
+@register(
+    "vocab_transfer",
+    VocabTransferConfig,
+    Stage.TORCH,
+    "train an in-domain tokenizer and move the embeddings onto it (fast vocabulary transfer)",
+    changes_tokenizer=True,
+    uses_head=False,
+)
 def vocab_transfer(config: VocabTransferConfig, artifact: Artifact) -> tuple[Artifact, dict[str, Any]]:
     from compress.vocab.audit import audit_tokenizer
     from compress.vocab.transfer import transfer_embeddings

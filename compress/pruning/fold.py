@@ -31,7 +31,7 @@ def fold(model: torch.nn.Module) -> dict[str, Any]:
     if arch.self_attention is None:
         raise CompressError(f"fold: {model.config.model_type} attention cannot be shrunk per layer yet")
     activation = _activation(model)
-    removed = {"heads": [], "neurons": []}
+    removed: dict[str, list[Any]] = {"heads": [], "neurons": []}
     with torch.no_grad():
         for layer in encoder_layers(model):
             attention = layer.get_submodule(arch.self_attention)
@@ -39,10 +39,12 @@ def fold(model: torch.nn.Module) -> dict[str, Any]:
             output = layer.get_submodule(arch.attention_output)
             size = attention.attention_head_size
             heads = range(attention.num_attention_heads)
-            keep_heads = [h for h in heads if not _absorb_if_idle(output, value, slice(h * size, (h + 1) * size), lambda x: x)]
+            keep_heads = [
+                h for h in heads if not _absorb_if_idle(output, value, slice(h * size, (h + 1) * size), lambda x: x)
+            ]
             keep_heads = keep_heads or [0]  # a layer keeps one (idle, absorbed) head so shapes stay valid
             rows = torch.cat([torch.arange(h * size, (h + 1) * size) for h in keep_heads])
-            for name, linear in zip((arch.query, arch.key, arch.value), (query, key, value)):
+            for name, linear in zip((arch.query, arch.key, arch.value), (query, key, value), strict=False):
                 _replace(layer, name, _take(linear, rows=rows))
             _replace(layer, arch.attention_output, _take(output, cols=rows))
             removed["heads"].append(len(heads) - len(keep_heads))
@@ -106,7 +108,8 @@ def load_pruned(path: str | Path, dtype: torch.dtype | str = torch.float32, **kw
     shape = getattr(config, LAYOUT_KEY, None)
     if not shape:
         return AutoModelForSequenceClassification.from_pretrained(
-            path, dtype=dtype, use_safetensors=True, trust_remote_code=False, **kwargs)
+            path, dtype=dtype, use_safetensors=True, trust_remote_code=False, **kwargs
+        )
     model = AutoModelForSequenceClassification.from_config(config, trust_remote_code=False)
     resize(model, shape)
     files = sorted(Path(path).glob("*.safetensors"))
@@ -116,7 +119,9 @@ def load_pruned(path: str | Path, dtype: torch.dtype | str = torch.float32, **kw
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.endswith("position_ids")]
     if missing or unexpected:
-        raise CompressError(f"{path}: weights do not match the recorded layout (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        raise CompressError(
+            f"{path}: weights do not match the recorded layout (missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
     if dtype == "auto":
         dtype = next((t.dtype for t in state.values() if t.is_floating_point()), torch.float32)
     return model.to(dtype).eval()
@@ -125,7 +130,7 @@ def load_pruned(path: str | Path, dtype: torch.dtype | str = torch.float32, **kw
 def resize(model: torch.nn.Module, shape: dict[str, list[int]]) -> None:
     """Give each layer the recorded number of heads and FFN width (weights are loaded after)."""
     arch = architecture(model.config.model_type)
-    for layer, heads, width in zip(encoder_layers(model), shape["heads"], shape["intermediate"]):
+    for layer, heads, width in zip(encoder_layers(model), shape["heads"], shape["intermediate"], strict=False):
         attention = layer.get_submodule(arch.self_attention)
         rows = torch.arange(heads * attention.attention_head_size)
         for name in (arch.query, arch.key, arch.value):
@@ -152,12 +157,15 @@ def _absorb_if_idle(consumer: torch.nn.Linear, producer: torch.nn.Linear, part: 
 
 
 @torch.no_grad()
-def _take(linear: torch.nn.Linear, rows: torch.Tensor | None = None, cols: torch.Tensor | None = None) -> torch.nn.Linear:
+def _take(
+    linear: torch.nn.Linear, rows: torch.Tensor | None = None, cols: torch.Tensor | None = None
+) -> torch.nn.Linear:
     weight = linear.weight.detach()
     weight = weight[rows] if rows is not None else weight
     weight = weight[:, cols] if cols is not None else weight
-    smaller = torch.nn.Linear(weight.shape[1], weight.shape[0], bias=linear.bias is not None,
-                              device=weight.device, dtype=weight.dtype)
+    smaller = torch.nn.Linear(
+        weight.shape[1], weight.shape[0], bias=linear.bias is not None, device=weight.device, dtype=weight.dtype
+    )
     smaller.weight.copy_(weight)
     if linear.bias is not None:
         smaller.bias.copy_(linear.bias.detach()[rows] if rows is not None else linear.bias.detach())

@@ -21,11 +21,11 @@ class _StraightThrough(torch.autograd.Function):
     """Forward: a precomputed 0/1 mask. Backward: the gradient passes to the scores as is."""
 
     @staticmethod
-    def forward(ctx, scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx, scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return mask
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
+    def backward(ctx, grad: torch.Tensor):
         return grad, None
 
 

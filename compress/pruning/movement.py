@@ -82,7 +82,9 @@ class MovementHook(TrainHook):
         for name in (arch.query, arch.key, arch.value):
             parametrize.register_parametrization(layer.get_submodule(name), "weight", BlockMasked(mask, (size, hidden)))
         output = layer.get_submodule(arch.attention_output)
-        parametrize.register_parametrization(output, "weight", BlockMasked(mask, (output.weight.shape[0], size), transpose=True))
+        parametrize.register_parametrization(
+            output, "weight", BlockMasked(mask, (output.weight.shape[0], size), transpose=True)
+        )
         self.masks.append(mask)
 
     # --- hook interface -------------------------------------------------------------------

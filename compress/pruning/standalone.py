@@ -67,9 +67,19 @@ def add_standalone_loader(model: Any, folder: Path) -> bool:
         return False
     arch = architecture(model.config.model_type)
     folder.mkdir(parents=True, exist_ok=True)
-    code = TEMPLATE.format(layout_key=LAYOUT_KEY, base=type(model).__name__, layers=arch.layers, cls=CLASS,
-                           self_attention=arch.self_attention, query=arch.query, key=arch.key, value=arch.value,
-                           attention_output=arch.attention_output, ffn_in=arch.ffn_in, ffn_out=arch.ffn_out)
+    code = TEMPLATE.format(
+        layout_key=LAYOUT_KEY,
+        base=type(model).__name__,
+        layers=arch.layers,
+        cls=CLASS,
+        self_attention=arch.self_attention,
+        query=arch.query,
+        key=arch.key,
+        value=arch.value,
+        attention_output=arch.attention_output,
+        ffn_in=arch.ffn_in,
+        ffn_out=arch.ffn_out,
+    )
     (folder / f"{MODULE}.py").write_text(code, encoding="utf-8")
     model.config.auto_map = {"AutoModelForSequenceClassification": f"{MODULE}.{CLASS}"}
     return True

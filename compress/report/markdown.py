@@ -30,8 +30,10 @@ def _ratio(vs: dict[str, Any] | None, key: str) -> str:
 
 def results_table(bench: dict[str, Any]) -> str:
     header = (
-        "| model | accuracy % [95% CI] | change, points [paired 95% CI] | macro-F1 % [95% CI] | agrees with baseline | tokens/example | p50 ms | p90 ms | p95 ms | p99 ms "
-        "| batch-1 speedup (round range) | throughput/s @b{b} | throughput speedup (round range) | size MB | smaller | peak MB (model) |"
+        "| model | accuracy % [95% CI] | change, points [paired 95% CI] | macro-F1 % [95% CI] | agrees with "
+        "baseline | tokens/example | p50 ms | p90 ms | p95 ms | p99 ms "
+        "| batch-1 speedup (round range) | throughput/s @b{b} | throughput speedup (round range) | size MB | "
+        "smaller | peak MB (model) |"
     ).format(b=bench["settings"]["batch_size"])
     columns = header.count("|") - 1
     lines = [header, "|" + "---|" * columns]
@@ -43,7 +45,8 @@ def results_table(bench: dict[str, Any]) -> str:
         lines.append(
             f"| {name} | {_ci(entry['quality']['accuracy'])} | {change(vs['accuracy_change']) if vs else '-'} "
             f"| {_ci(entry['quality']['macro_f1'])} "
-            f"| {100 * entry['agreement_with_baseline']:.1f}% | {_tokens(entry)} | {latency['p50']:.2f} | {latency['p90']:.2f} "
+            f"| {100 * entry['agreement_with_baseline']:.1f}% | {_tokens(entry)} | {latency['p50']:.2f} | "
+            f"{latency['p90']:.2f} "
             f"| {latency['p95']:.2f} | {latency['p99']:.2f} | {_ratio(vs, 'latency_p50_speedup')} "
             f"| {entry['throughput']['samples_per_second']:.1f} | {_ratio(vs, 'throughput_speedup')} "
             f"| {entry['size_mb']:.1f} | {(vs['size_reduction'] if vs else 1.0):.2f}x | {peak} |"
@@ -65,8 +68,10 @@ def classical_note(bench: dict[str, Any]) -> str:
     behind = [r["name"] for r in rows if r.get("kind") != "classical" and r["quality"]["accuracy"]["value"] <= level]
     if not behind:
         return f"Every transformer row beats the classical baseline ({100 * level:.1f}%) on accuracy."
-    return (f"**Not better than the classical baseline** ({100 * level:.1f}%, a character n-gram linear model trained "
-            f"in seconds on the same split): {', '.join(behind)}.")
+    return (
+        f"**Not better than the classical baseline** ({100 * level:.1f}%, a character n-gram linear model trained "
+        f"in seconds on the same split): {', '.join(behind)}."
+    )
 
 
 def non_inferiority_note(bench: dict[str, Any]) -> str:
@@ -77,23 +82,32 @@ def non_inferiority_note(bench: dict[str, Any]) -> str:
         return ""
     shown = [c["name"] for c in rows if c["vs_baseline"]["non_inferior"]]
     not_shown = [c["name"] for c in rows if not c["vs_baseline"]["non_inferior"]]
-    return (f"Non-inferior to the baseline at {margin:g} point (the paired 95% interval of the accuracy change stays "
-            f"above -{margin:g}): {', '.join(shown) or 'none'}. Not shown non-inferior: {', '.join(not_shown) or 'none'}. "
-            f"On {bench['evaluation']['examples']} examples a change can only be resolved to about the width of its interval.")
+    return (
+        f"Non-inferior to the baseline at {margin:g} point (the paired 95% interval of the accuracy change stays "
+        f"above -{margin:g}): {', '.join(shown) or 'none'}. Not shown non-inferior: {', '.join(not_shown) or 'none'}. "
+        f"On {bench['evaluation']['examples']} examples a change can only be resolved to about the width of "
+        "its interval."
+    )
 
 
 def tokenizer_table(bench: dict[str, Any]) -> str:
     """The tokenizer audit per model on the report split: what each tokenizer loses and how long it makes examples."""
-    lines = ["| model | characters lost | of which by normalization | [UNK] | tokens/example (p95) | truncated | vocabulary used |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| model | characters lost | of which by normalization | [UNK] | tokens/example (p95) | truncated | "
+        "vocabulary used |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for entry in [bench["baseline"], *bench["candidates"]]:
         audit = entry.get("tokenizer")
         if not audit:
             continue
         away = audit["characters_normalized_away"] / max(1, audit["characters"])
-        lines.append(f"| {entry['name']} | {100 * audit['lost_share']:.1f}% | {100 * away:.1f}% | {100 * audit['unk_share']:.2f}% "
-                     f"| {audit['tokens_per_example_mean']:.1f} ({audit['tokens_per_example_p95']:.0f}) "
-                     f"| {100 * audit['truncated_share']:.1f}% | {audit['vocabulary_used']}/{audit['vocabulary_size']} |")
+        lines.append(
+            f"| {entry['name']} | {100 * audit['lost_share']:.1f}% | {100 * away:.1f}% | "
+            f"{100 * audit['unk_share']:.2f}% "
+            f"| {audit['tokens_per_example_mean']:.1f} ({audit['tokens_per_example_p95']:.0f}) "
+            f"| {100 * audit['truncated_share']:.1f}% | {audit['vocabulary_used']}/{audit['vocabulary_size']} |"
+        )
     return "\n".join(lines) if len(lines) > 2 else ""
 
 
@@ -104,7 +118,8 @@ def render(report: dict[str, Any]) -> str:
         f"# compress report: {recipe['name']}",
         "",
         f"- model: `{report['inputs']['model']}`; data: `{report['inputs']['data']}`",
-        f"- accuracy measured on split `{evaluation['split']}` ({evaluation['examples']} examples, {len(evaluation['labels'])} labels)",
+        f"- accuracy measured on split `{evaluation['split']}` ({evaluation['examples']} examples, "
+        f"{len(evaluation['labels'])} labels)",
         f"- baseline: the input model in PyTorch fp32, measured in this process on the same inputs and "
         f"{env['threads']} threads; rounds interleaved ({bench['settings']['rounds']})",
         f"- finished {report['finished']}; total wall time {report['seconds']:.0f} s",
@@ -130,9 +145,15 @@ def render(report: dict[str, Any]) -> str:
         parts += [verdicts, ""]
     tokenizers = tokenizer_table(bench)
     if tokenizers:
-        parts += ["## Tokenizers", "", tokenizers, "",
-                  "Characters lost: characters of the text (NFC, case-folded, spaces aside) that do not come back from "
-                  "the tokens: deleted by the tokenizer's normalization, or inside an [UNK].", ""]
+        parts += [
+            "## Tokenizers",
+            "",
+            tokenizers,
+            "",
+            "Characters lost: characters of the text (NFC, case-folded, spaces aside) that do not come back from "
+            "the tokens: deleted by the tokenizer's normalization, or inside an [UNK].",
+            "",
+        ]
     parts += ["![speedup against accuracy](pareto.png)", "", "## Passes", ""]
     for record in report["passes"]:
         parts.append(f"- **{record['name']}** ({record['seconds']:.1f} s): {_summary(record['details'])}")
@@ -146,8 +167,10 @@ def render(report: dict[str, Any]) -> str:
         "",
         "## Environment",
         "",
-        f"- CPU: {env['cpu']} ({env['logical_cpus']} logical CPUs; int8 instructions: {', '.join(env['int8_instructions']) or 'none'})",
-        f"- Python {env['python']} on {env['platform']}; compress {env['compress']} ({env['commit'] or 'not a git checkout'})",
+        f"- CPU: {env['cpu']} ({env['logical_cpus']} logical CPUs; int8 instructions: "
+        f"{', '.join(env['int8_instructions']) or 'none'})",
+        f"- Python {env['python']} on {env['platform']}; compress {env['compress']} "
+        f"({env['commit'] or 'not a git checkout'})",
         "- " + ", ".join(f"{k} {v}" for k, v in env["libraries"].items() if v),
         "",
     ]
@@ -160,16 +183,20 @@ def training_table(passes: list[dict[str, Any]]) -> str:
     if not rows:
         return ""
     lines = [
-        "| pass | precision | processes | wall s | samples/s | peak MB | energy kWh | CO2 kg | trainable params | energy method |",
+        "| pass | precision | processes | wall s | samples/s | peak MB | energy kWh | CO2 kg | trainable "
+        "params | energy method |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for record in rows:
         details, cost = record["details"], record["details"]["training_cost"]
         energy = cost.get("energy", {})
         lines.append(
-            f"| {record['name']} | {details['precision']['used']} | {details['processes']} | {cost['wall_seconds']:.0f} "
-            f"| {cost['samples_per_second'] or 0:.1f} | {_fmt(cost['peak_memory_mb'])} | {_fmt(energy.get('kwh', 'n/a'))} "
-            f"| {_fmt(energy.get('co2_kg', 'n/a'))} | {_count(details.get('trainable_parameters', details.get('student_parameters')))} "
+            f"| {record['name']} | {details['precision']['used']} | {details['processes']} | "
+            f"{cost['wall_seconds']:.0f} "
+            f"| {cost['samples_per_second'] or 0:.1f} | {_fmt(cost['peak_memory_mb'])} | "
+            f"{_fmt(energy.get('kwh', 'n/a'))} "
+            f"| {_fmt(energy.get('co2_kg', 'n/a'))} | "
+            f"{_count(details.get('trainable_parameters', details.get('student_parameters')))} "
             f"| {energy.get('method', 'n/a')} |"
         )
     notes = [d["precision"]["note"] for d in (r["details"] for r in rows) if d["precision"].get("note")]

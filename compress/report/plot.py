@@ -23,8 +23,9 @@ def pareto_plot(report: dict[str, Any], path: Path) -> None:
         xerr = [[x - 100 * acc.get("ci_low", acc["value"])], [100 * acc.get("ci_high", acc["value"]) - x]]
         yerr = [[max(0.0, speedup - low)], [max(0.0, high - speedup)]]
         is_base = entry is bench["baseline"]
-        axes.errorbar(x, speedup, xerr=xerr, yerr=yerr, fmt="s" if is_base else "o", capsize=3,
-                      color="black" if is_base else None)
+        axes.errorbar(
+            x, speedup, xerr=xerr, yerr=yerr, fmt="s" if is_base else "o", capsize=3, color="black" if is_base else None
+        )
         axes.annotate(entry["name"], (x, speedup), textcoords="offset points", xytext=(6, 6), fontsize=8)
     axes.axhline(1.0, color="grey", linewidth=0.8, linestyle="--")
     axes.set_xlabel(f"accuracy on {bench['evaluation']['split']} (%), bootstrap 95% CI")

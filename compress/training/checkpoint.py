@@ -42,7 +42,9 @@ class Checkpointer:
     def due(self, step: int) -> bool:
         return self.every_steps > 0 and step % self.every_steps == 0
 
-    def save(self, model, optimizer, schedule, scaler, position: Position, progress: dict[str, Any], best_state) -> None:
+    def save(
+        self, model, optimizer, schedule, scaler, position: Position, progress: dict[str, Any], best_state
+    ) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         state = {
             "model": model.state_dict(),
@@ -59,7 +61,9 @@ class Checkpointer:
         torch.save(state, partial)
         os.replace(partial, self.path)
 
-    def load(self, model, optimizer, schedule, scaler) -> tuple[Position, dict[str, Any], dict[str, torch.Tensor] | None]:
+    def load(
+        self, model, optimizer, schedule, scaler
+    ) -> tuple[Position, dict[str, Any], dict[str, torch.Tensor] | None]:
         device = next(model.parameters()).device
         state = torch.load(self.path, map_location=device, weights_only=True)
         model.load_state_dict(state["model"])

@@ -43,12 +43,18 @@ class CostMeter:
 
                 logging.getLogger("codecarbon").setLevel(logging.ERROR)
                 self.tracker = OfflineEmissionsTracker(
-                    country_iso_code=country_iso_code, save_to_file=False, log_level="error",
-                    tracking_mode="process", allow_multiple_runs=True,
+                    country_iso_code=country_iso_code,
+                    save_to_file=False,
+                    log_level="error",
+                    tracking_mode="process",
+                    allow_multiple_runs=True,
                 )
                 self.tracker.start()
             except ImportError:
-                self.tracker, self.energy_error = None, "codecarbon not installed: pip install 'classifier-compress[energy]'"
+                self.tracker, self.energy_error = (
+                    None,
+                    "codecarbon not installed: pip install 'classifier-compress[energy]'",
+                )
             except Exception as exc:  # energy is a nice-to-have; never fail training over it
                 self.tracker, self.energy_error = None, first_line(exc)
         self.started = time.perf_counter()
@@ -79,6 +85,7 @@ class CostMeter:
             "kwh": data.energy_consumed,
             "co2_kg": emissions,
             "country": data.country_iso_code,
-            "method": "hardware counter (RAPL/NVML) via codecarbon" if counter
+            "method": "hardware counter (RAPL/NVML) via codecarbon"
+            if counter
             else "estimate: codecarbon CPU-load x TDP model (no RAPL counter on this machine)",
         }

@@ -10,7 +10,8 @@ not an approximation. Hidden-state and attention losses need the live teacher.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -47,24 +48,39 @@ class DistillationHook(TrainHook):
         return {"output_hidden_states": bool(self.hidden_weight), "output_attentions": bool(self.attention_weight)}
 
     def loss(self, rows: np.ndarray, inputs: dict[str, torch.Tensor], outputs: Any, loss: torch.Tensor) -> torch.Tensor:
-        teacher_out = None
+        teacher_out: Any = None
         if self.cached is not None and not (self.hidden_weight or self.attention_weight):
             teacher_logits = self.cached[torch.from_numpy(rows)].to(outputs.logits.device)
-        else:
-            self.teacher.to(outputs.logits.device)
+        else:  # the constructor made sure there is a live teacher whenever this branch is taken
+            teacher: Any = self.teacher
+            teacher.to(outputs.logits.device)
             with torch.no_grad():
-                teacher_out = self.teacher(**inputs, **self.forward_kwargs())
+                teacher_out = teacher(**inputs, **self.forward_kwargs())
             teacher_logits = teacher_out.logits
         total = self.alpha * kd_loss(outputs.logits, teacher_logits, self.temperature) + (1 - self.alpha) * loss
         if self.hidden_weight:
             pairs = [(0, 0)] + [(i + 1, t + 1) for i, t in enumerate(self.layer_map)]
-            total = total + self.hidden_weight * torch.stack(
-                [F.mse_loss(outputs.hidden_states[s].float(), teacher_out.hidden_states[t].float()) for s, t in pairs]
-            ).mean()
+            total = (
+                total
+                + self.hidden_weight
+                * torch.stack(
+                    [
+                        F.mse_loss(outputs.hidden_states[s].float(), teacher_out.hidden_states[t].float())
+                        for s, t in pairs
+                    ]
+                ).mean()
+            )
         if self.attention_weight:
-            total = total + self.attention_weight * torch.stack(
-                [F.mse_loss(outputs.attentions[i].float(), teacher_out.attentions[t].float()) for i, t in enumerate(self.layer_map)]
-            ).mean()
+            total = (
+                total
+                + self.attention_weight
+                * torch.stack(
+                    [
+                        F.mse_loss(outputs.attentions[i].float(), teacher_out.attentions[t].float())
+                        for i, t in enumerate(self.layer_map)
+                    ]
+                ).mean()
+            )
         return total
 
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 import logging
 import math
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,6 +28,8 @@ from compress.batching import Encoded
 from compress.training.checkpoint import Checkpointer, Position
 from compress.training.cost import CostMeter
 from compress.training.precision import Precision, plan_precision
+
+LOG = logging.getLogger("compress")
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,7 @@ def train(
     selection_data: tuple[Encoded, np.ndarray],
     settings: TrainSettings,
     hooks: Sequence[TrainHook] = (),
-    log: Callable[[str], None] = logging.getLogger("compress").info,
+    log: Callable[[str], None] | None = None,
     selection: Selection | None = None,
 ) -> TrainResult:
     """Train in place on accelerate's device (a GPU when there is one).
@@ -143,7 +146,7 @@ def train(
     """
     home = next(model.parameters()).device
     try:
-        return _train(model, train_data, selection_data, settings, hooks, log, selection)
+        return _train(model, train_data, selection_data, settings, hooks, log or LOG.info, selection)
     finally:
         model.to(home).eval()
 
@@ -160,7 +163,9 @@ def _train(
     state = process_state()
     rank, world, device = state.process_index, state.num_processes, state.device
     if selection is None:
-        selection = Selection("accuracy", lambda m: evaluate_accuracy(m, selection_data, settings.eval_batch_size, rank, world))
+        selection = Selection(
+            "accuracy", lambda m: evaluate_accuracy(m, selection_data, settings.eval_batch_size, rank, world)
+        )
     torch.manual_seed(settings.seed)
     model.to(device)
     plan = plan_precision(settings.precision, device, log if state.is_main_process else lambda _: None)
@@ -176,28 +181,46 @@ def _train(
     position, best_state, stale = Position(), None, 0
     if checkpoints and settings.resume and checkpoints.exists():
         position, progress, best_state = checkpoints.load(model, optimizer, schedule, scaler)
-        result.best_epoch, result.best_score, result.epochs = progress["best_epoch"], progress["best_score"], progress["epochs"]
+        result.best_epoch, result.best_score, result.epochs = (
+            progress["best_epoch"],
+            progress["best_score"],
+            progress["epochs"],
+        )
         stale, result.resumed_at_step = progress["stale"], position.step
         for hook in hooks:  # bring schedules to where the run stopped
             hook.after_step(position.step, total_steps)
         log(f"resuming at epoch {position.epoch + 1}, step {position.step}")
-    meter = CostMeter(device, settings.track_energy and state.is_main_process and not position.finished, settings.country_iso_code)
+    meter = CostMeter(
+        device, settings.track_energy and state.is_main_process and not position.finished, settings.country_iso_code
+    )
     forward_kwargs = {k: v for hook in hooks for k, v in hook.forward_kwargs().items()}
     runner = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
 
     def save(finished: bool = False) -> None:
         position.finished = finished
-        progress = {"best_epoch": result.best_epoch, "best_score": result.best_score, "epochs": result.epochs, "stale": stale}
+        progress = {
+            "best_epoch": result.best_epoch,
+            "best_score": result.best_score,
+            "epochs": result.epochs,
+            "stale": stale,
+        }
         if checkpoints and state.is_main_process:
             checkpoints.save(model, optimizer, schedule, scaler, position, progress, best_state)
         state.wait_for_everyone()
 
-    for epoch in range(position.epoch, position.epoch if position.finished else settings.epochs):  # none left if finished
+    for epoch in range(
+        position.epoch, position.epoch if position.finished else settings.epochs
+    ):  # none left if finished
         model.train()
         order = np.random.default_rng(settings.seed + epoch).permutation(len(encoded))
-        bar = tqdm(total=len(encoded), initial=min(len(encoded), position.batches_done * settings.batch_size),
-                   desc=f"epoch {epoch + 1}/{settings.epochs}", unit="ex", disable=not (settings.progress and state.is_main_process),
-                   mininterval=0.5 if sys.stderr.isatty() else 15.0)
+        bar = tqdm(
+            total=len(encoded),
+            initial=min(len(encoded), position.batches_done * settings.batch_size),
+            desc=f"epoch {epoch + 1}/{settings.epochs}",
+            unit="ex",
+            disable=not (settings.progress and state.is_main_process),
+            mininterval=0.5 if sys.stderr.isatty() else 15.0,
+        )
         losses: list[float] = []
         pending = 0
         for index in range(position.batches_done, batches_per_epoch):
@@ -261,7 +284,9 @@ def _train(
     return result
 
 
-def evaluate_accuracy(model: torch.nn.Module, data: tuple[Encoded, np.ndarray], batch_size: int, rank: int = 0, world: int = 1) -> float:
+def evaluate_accuracy(
+    model: torch.nn.Module, data: tuple[Encoded, np.ndarray], batch_size: int, rank: int = 0, world: int = 1
+) -> float:
     """Accuracy over the whole split: each process scores its share, counts are summed."""
     from compress.predictors import TorchPredictor, predict_logits
 
@@ -312,7 +337,8 @@ def _param_groups(model: torch.nn.Module, settings: TrainSettings, hooks: Sequen
     """No weight decay on biases and LayerNorm weights, as in BERT's recipe."""
     extra = [group for hook in hooks for group in hook.param_groups(model)]
     claimed = {id(p) for group in extra for p in group["params"]}
-    decay, no_decay = [], []
+    decay: list[torch.nn.Parameter] = []
+    no_decay: list[torch.nn.Parameter] = []
     for name, parameter in model.named_parameters():
         if not parameter.requires_grad or id(parameter) in claimed:
             continue

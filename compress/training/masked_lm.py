@@ -42,7 +42,9 @@ def copy_encoder(source: Any, target: Any) -> None:
     smaller, larger = (giving, wanted) if len(giving) <= len(wanted) else (wanted, giving)
     unmatched = [k for k in smaller if k not in larger or smaller[k].shape != larger[k].shape]
     if unmatched:
-        raise CompressError(f"adapt_mlm: the masked-LM model's encoder does not match the classifier's ({unmatched[0]})")
+        raise CompressError(
+            f"adapt_mlm: the masked-LM model's encoder does not match the classifier's ({unmatched[0]})"
+        )
     taking.load_state_dict({k: v for k, v in giving.items() if k in wanted}, strict=False)
 
 
@@ -51,8 +53,9 @@ def special_positions(input_ids: torch.Tensor, attention_mask: torch.Tensor | No
     return special | (attention_mask == 0) if attention_mask is not None else special
 
 
-def mask_batch(input_ids: torch.Tensor, attention_mask: torch.Tensor | None, tokenizer: Any, probability: float,
-               seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def mask_batch(
+    input_ids: torch.Tensor, attention_mask: torch.Tensor | None, tokenizer: Any, probability: float, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(masked inputs, labels with -100 where nothing is to be predicted); padding and special tokens stay.
     A batch of short texts where chance picked nothing gets one position picked, so its loss is defined."""
     from transformers import DataCollatorForLanguageModeling
@@ -80,8 +83,13 @@ class MaskedLanguageModeling(TrainHook):
         self._nothing_to_predict = False
 
     def model_inputs(self, rows: np.ndarray, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        masked, labels = mask_batch(batch["input_ids"], batch.get("attention_mask"), self.tokenizer, self.probability,
-                                    _batch_seed(self.seed, rows))
+        masked, labels = mask_batch(
+            batch["input_ids"],
+            batch.get("attention_mask"),
+            self.tokenizer,
+            self.probability,
+            _batch_seed(self.seed, rows),
+        )
         self._nothing_to_predict = bool((labels == -100).all())
         return {**batch, "input_ids": masked, "labels": labels}
 
@@ -91,7 +99,9 @@ class MaskedLanguageModeling(TrainHook):
 
 
 @torch.no_grad()
-def heldout_loss(model: Any, encoded: Encoded, tokenizer: Any, probability: float, seed: int, batch_size: int = 64) -> float:
+def heldout_loss(
+    model: Any, encoded: Encoded, tokenizer: Any, probability: float, seed: int, batch_size: int = 64
+) -> float:
     """Mean masked-LM loss per masked token over held-out text, masked the same way at every call."""
     model.eval()
     device = next(model.parameters()).device
@@ -99,8 +109,9 @@ def heldout_loss(model: Any, encoded: Encoded, tokenizer: Any, probability: floa
     for start in range(0, len(encoded), batch_size):
         rows = np.arange(start, min(len(encoded), start + batch_size))
         inputs = {k: torch.from_numpy(v).to(device) for k, v in encoded.batch(rows).items()}
-        masked, labels = mask_batch(inputs["input_ids"], inputs.get("attention_mask"), tokenizer, probability,
-                                    _batch_seed(seed, rows))
+        masked, labels = mask_batch(
+            inputs["input_ids"], inputs.get("attention_mask"), tokenizer, probability, _batch_seed(seed, rows)
+        )
         logits = model(**{**inputs, "input_ids": masked}).logits
         picked = labels != -100
         if picked.any():

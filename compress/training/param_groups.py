@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
-
 from compress.training.loop import TrainHook
 
 
@@ -16,6 +14,6 @@ class EmbeddingLearningRate(TrainHook):
     def __init__(self, learning_rate: float, weight_decay: float) -> None:
         self.learning_rate, self.weight_decay = learning_rate, weight_decay
 
-    def param_groups(self, model: torch.nn.Module) -> list[dict[str, Any]]:
+    def param_groups(self, model: Any) -> list[dict[str, Any]]:
         embedding = model.get_input_embeddings()
         return [{"params": [embedding.weight], "lr": self.learning_rate, "weight_decay": self.weight_decay}]

@@ -8,8 +8,10 @@ the run says so and trains in fp32 rather than failing.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Callable, ContextManager, Literal
+from typing import Literal
 
 import torch
 
@@ -23,7 +25,7 @@ class PrecisionPlan:
     used: Precision
     note: str = ""
 
-    def autocast(self, device: torch.device) -> ContextManager:
+    def autocast(self, device: torch.device) -> AbstractContextManager:
         if self.used == "fp32":
             return contextlib.nullcontext()
         dtype = torch.bfloat16 if self.used == "bf16" else torch.float16

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -48,8 +49,10 @@ class TokenizerAudit:
         out = []
         if self.lost_share > WARN_LOST_SHARE:
             shown = " ".join(f"{c} ({cls}) {n}" for c, cls, n in self.most_lost[:6])
-            out.append(f"the tokenizer deletes {100 * self.lost_share:.1f}% of the characters of this text "
-                       f"(most often: {shown}); the model never sees them")
+            out.append(
+                f"the tokenizer deletes {100 * self.lost_share:.1f}% of the characters of this text "
+                f"(most often: {shown}); the model never sees them"
+            )
         if self.unk_share > WARN_LOST_SHARE:
             out.append(f"{100 * self.unk_share:.1f}% of the tokens are unknown ({self.unk_tokens} of {self.tokens})")
         return out
@@ -59,11 +62,13 @@ class TokenizerAudit:
 
     def summary(self) -> str:
         away = 100 * self.characters_normalized_away / max(1, self.characters)
-        return (f"{100 * self.lost_share:.1f}% characters lost ({away:.1f}% deleted by normalization, the rest "
-                f"inside [UNK]), {100 * self.unk_share:.2f}% [UNK], "
-                f"{self.tokens_per_example_mean:.1f} tokens per example (p95 {self.tokens_per_example_p95:.0f}), "
-                f"{100 * self.truncated_share:.1f}% truncated at {self.max_length}, "
-                f"{self.vocabulary_used}/{self.vocabulary_size} vocabulary entries used")
+        return (
+            f"{100 * self.lost_share:.1f}% characters lost ({away:.1f}% deleted by normalization, the rest "
+            f"inside [UNK]), {100 * self.unk_share:.2f}% [UNK], "
+            f"{self.tokens_per_example_mean:.1f} tokens per example (p95 {self.tokens_per_example_p95:.0f}), "
+            f"{100 * self.truncated_share:.1f}% truncated at {self.max_length}, "
+            f"{self.vocabulary_used}/{self.vocabulary_size} vocabulary entries used"
+        )
 
 
 def _comparable(text: str) -> Counter[str]:
@@ -80,7 +85,7 @@ def audit_tokenizer(tokenizer: Any, texts: Sequence[str], max_length: int = 128)
     normalizer = getattr(getattr(tokenizer, "backend_tokenizer", None), "normalizer", None)
     lost: Counter[str] = Counter()
     characters = normalized_away = 0
-    for text, kept in zip(texts, decoded):
+    for text, kept in zip(texts, decoded, strict=False):
         original = _comparable(text)
         characters += sum(original.values())
         lost += original - _comparable(kept)

@@ -12,8 +12,9 @@ than from noise.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 from compress.errors import CompressError
 
@@ -33,12 +34,24 @@ class TransferStats:
 
 def _special_tokens(old: Any) -> dict[str, str]:
     """The new tokenizer's special tokens, named as the old one names them (so the model's conventions hold)."""
-    fallback = {"pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]", "mask_token": "[MASK]"}
+    fallback = {
+        "pad_token": "[PAD]",
+        "unk_token": "[UNK]",
+        "cls_token": "[CLS]",
+        "sep_token": "[SEP]",
+        "mask_token": "[MASK]",
+    }
     return {role: str(getattr(old, role, None) or fallback[role]) for role in ROLES}
 
 
-def train_tokenizer(texts: Sequence[str], old: Any, algorithm: Algorithm = "wordpiece", vocab_size: int = 8000,
-                    lowercase: bool = True, min_frequency: int = 2) -> Any:
+def train_tokenizer(
+    texts: Sequence[str],
+    old: Any,
+    algorithm: Algorithm = "wordpiece",
+    vocab_size: int = 8000,
+    lowercase: bool = True,
+    min_frequency: int = 2,
+) -> Any:
     """A fast tokenizer trained on `texts` that keeps every character of the script."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
@@ -52,37 +65,55 @@ def train_tokenizer(texts: Sequence[str], old: Any, algorithm: Algorithm = "word
     alphabet = {c for t in texts for c in normalizer.normalize_str(t) if not c.isspace()}
     floor = len(set(specials.values())) + len(alphabet)
     if vocab_size < floor:
-        raise CompressError(f"vocab_transfer: vocab_size {vocab_size} is below the special tokens plus the alphabet of "
-                            f"the training text ({floor}); raise it")
+        raise CompressError(
+            f"vocab_transfer: vocab_size {vocab_size} is below the special tokens plus the alphabet of "
+            f"the training text ({floor}); raise it"
+        )
     # in the old ids' order, so that ids the model's config names (pad_token_id) keep their meaning
     special_list = sorted(dict.fromkeys(specials.values()), key=lambda t: old.convert_tokens_to_ids(t) or 0)
     if algorithm == "wordpiece":
         tokenizer = Tokenizer(models.WordPiece(unk_token=specials["unk_token"]))
         tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
         tokenizer.decoder = decoders.WordPiece()
-        trainer: Any = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
-                                                 special_tokens=special_list, initial_alphabet=sorted(alphabet))
+        trainer: Any = trainers.WordPieceTrainer(
+            vocab_size=vocab_size,
+            min_frequency=min_frequency,
+            special_tokens=special_list,
+            initial_alphabet=sorted(alphabet),
+        )
     elif algorithm == "bpe":
         tokenizer = Tokenizer(models.BPE(unk_token=specials["unk_token"]))
         tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
         tokenizer.decoder = decoders.Metaspace()
-        trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=special_list,
-                                      initial_alphabet=sorted(alphabet))
+        trainer = trainers.BpeTrainer(
+            vocab_size=vocab_size,
+            min_frequency=min_frequency,
+            special_tokens=special_list,
+            initial_alphabet=sorted(alphabet),
+        )
     elif algorithm == "unigram":
         tokenizer = Tokenizer(models.Unigram())
         tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
         tokenizer.decoder = decoders.Metaspace()
-        trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=special_list,
-                                          unk_token=specials["unk_token"], initial_alphabet=sorted(alphabet))
+        trainer = trainers.UnigramTrainer(
+            vocab_size=vocab_size,
+            special_tokens=special_list,
+            unk_token=specials["unk_token"],
+            initial_alphabet=sorted(alphabet),
+        )
     else:
         raise CompressError(f"vocab_transfer: no tokenizer algorithm {algorithm!r}")
     tokenizer.normalizer = normalizer
     tokenizer.train_from_iterator(texts, trainer)
     cls, sep = specials["cls_token"], specials["sep_token"]
     tokenizer.post_processor = processors.TemplateProcessing(
-        single=f"{cls} $A {sep}", pair=f"{cls} $A {sep} $B:1 {sep}:1",
-        special_tokens=[(cls, tokenizer.token_to_id(cls)), (sep, tokenizer.token_to_id(sep))])
-    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, model_input_names=list(old.model_input_names), **specials)
+        single=f"{cls} $A {sep}",
+        pair=f"{cls} $A {sep} $B:1 {sep}:1",
+        special_tokens=[(cls, tokenizer.token_to_id(cls)), (sep, tokenizer.token_to_id(sep))],
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, model_input_names=list(old.model_input_names), **specials
+    )
 
 
 def _old_pieces(token: str, old: Any, old_vocab: dict[str, int]) -> list[int]:

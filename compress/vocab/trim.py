@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from compress.errors import CompressError
 
@@ -35,7 +36,7 @@ def _script(character: str) -> str:
 def _bare(token: str) -> str:
     for prefix in PREFIXES:
         if token.startswith(prefix) and len(token) > len(prefix):
-            return token[len(prefix):]
+            return token[len(prefix) :]
     return token
 
 
@@ -47,8 +48,11 @@ def tokens_to_keep(tokenizer: Any, texts: Sequence[str], keep_characters: bool) 
         keep.update(ids)
     if keep_characters:
         scripts = {_script(c) for t in texts for c in t if not c.isspace()}
-        keep.update(i for token, i in tokenizer.get_vocab().items()
-                    if len(_bare(token)) == 1 and _script(_bare(token)) in scripts)
+        keep.update(
+            i
+            for token, i in tokenizer.get_vocab().items()
+            if len(_bare(token)) == 1 and _script(_bare(token)) in scripts
+        )
     return keep
 
 
@@ -74,7 +78,9 @@ def trim_tokenizer(tokenizer: Any, keep: Iterable[int]) -> TrimResult:
         model["vocab"] = {id_to_token[i]: new_id[i] for i in kept_ids}
     elif kind == "BPE":
         model["vocab"] = {id_to_token[i]: new_id[i] for i in kept_ids}
-        model["merges"] = [m for m in model["merges"] if _merged(m) in kept_tokens and all(p in kept_tokens for p in _parts(m))]
+        model["merges"] = [
+            m for m in model["merges"] if _merged(m) in kept_tokens and all(p in kept_tokens for p in _parts(m))
+        ]
     elif kind == "Unigram":
         if model.get("unk_id") is not None:
             model["unk_id"] = new_id[model["unk_id"]]
@@ -88,8 +94,12 @@ def trim_tokenizer(tokenizer: Any, keep: Iterable[int]) -> TrimResult:
     _remap_post_processor(spec.get("post_processor"), tokenizer.get_vocab(), new_id)
     backend_new = Tokenizer.from_str(json.dumps(spec))
     specials = {k: v for k, v in tokenizer.special_tokens_map.items() if isinstance(v, str)}
-    trimmed = PreTrainedTokenizerFast(tokenizer_object=backend_new, model_input_names=list(tokenizer.model_input_names),
-                                      model_max_length=tokenizer.model_max_length, **specials)
+    trimmed = PreTrainedTokenizerFast(
+        tokenizer_object=backend_new,
+        model_input_names=list(tokenizer.model_input_names),
+        model_max_length=tokenizer.model_max_length,
+        **specials,
+    )
     return TrimResult(trimmed, kept_ids)
 
 
@@ -103,7 +113,7 @@ def _merged(merge: Any) -> str:
 
 def _merge_closure(model: dict[str, Any], kept: set[str], vocab: dict[str, int]) -> set[int]:
     """Ids of every token a kept token is merged from, recursively: BPE reaches a token through them."""
-    made_from = {}
+    made_from: dict[str, list[str]] = {}
     for merge in model["merges"]:
         made_from.setdefault(_merged(merge), _parts(merge))
     extra: set[str] = set()
