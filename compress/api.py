@@ -132,7 +132,7 @@ def bench(
     **settings: Any,
 ) -> dict[str, Any]:
     """Measure candidates against a baseline classifier in one process (see `compress bench`)."""
-    from compress.recipe import BenchmarkConfig
+    from compress.measure.settings import BenchmarkConfig
     from compress.runner import RunOptions, bench_models
 
     options = RunOptions(None, str(data), Path(out), overwrite)

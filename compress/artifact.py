@@ -40,6 +40,7 @@ class Artifact:
     source: Any = None  # the recipe's input model (ModelSource), e.g. the default distillation teacher
     label_order: tuple[str, ...] = ()
     checkpoint_dir: Path | None = None  # where the running pass keeps resumable training state
+    export: Path | None = None  # the fp32 graph as exported, before any optimization: where ONNX passes start
     resume: bool = False
 
     @property

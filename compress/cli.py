@@ -142,7 +142,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         report = run_recipe(recipe, options, log=_log)
         _write_action_benchmark(args.benchmark_json, report)
         return 0
-    from compress.recipe import BenchmarkConfig
+    from compress.measure.settings import BenchmarkConfig
 
     settings = _from_flags(
         BenchmarkConfig,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from compress import __version__
+from compress.version import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compress import __version__
 from compress.errors import CompressError
+from compress.version import __version__
 
 MANIFEST = "manifest.json"
 PARTIAL_MARK = ".compress-partial"  # inside every temporary folder, so cleaning touches only ours

@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError
 
 from compress.errors import CompressError, first_line
+from compress.measure.settings import BenchmarkConfig
 from compress.passes import REGISTRY, PassConfig, Stage, spec_for
 
 
@@ -34,25 +35,6 @@ class DataConfig(_Strict):
         0.1, gt=0, lt=0.5, description="share of train held out for checkpoint selection when dev is the report split"
     )
     language: str | None = Field(None, description="ISO 639-1 code of the texts (mr, en, ...), for the model card")
-
-
-class BenchmarkConfig(_Strict):
-    """How baseline and outputs are measured; defaults favour trustworthy numbers over speed."""
-
-    enabled: bool = True
-    threads: int | None = Field(None, ge=1, description="default: physical cores")
-    batch_size: int = Field(32, ge=1)
-    warmup: int = Field(10, ge=0)
-    min_iterations: int = Field(200, ge=1)
-    min_seconds: float = Field(8.0, ge=0)
-    rounds: int = Field(5, ge=1)
-    eval_limit: int | None = Field(None, ge=1, description="evaluate on the first N held-out examples")
-    bootstrap: int = Field(1000, ge=0)
-    memory: bool = True
-    classical_baseline: bool = Field(True, description="also measure a character n-gram TF-IDF + linear SVM row")
-    non_inferiority_margin: float = Field(
-        1.0, ge=0, description="points: a row is non-inferior when its paired 95% interval's lower end is >= -margin"
-    )
 
 
 class Recipe(_Strict):

@@ -11,15 +11,16 @@ from pathlib import Path
 import torch
 from test_training import logits, setup_problem
 
-from compress.training.loop import TrainSettings, process_state, train
+from compress.training.loop import process_state, train
+from compress.training.settings import RunContext, TrainingOptions
 
 
 def main(data_folder: str, out: str) -> None:
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as scratch:
         model, (train_split, selection) = setup_problem(Path(data_folder), Path(scratch) / "v")
-    settings = TrainSettings(epochs=2, batch_size=16, learning_rate=1e-3, progress=False, track_energy=False)
-    result = train(model, train_split, selection, settings)
+    options = TrainingOptions(epochs=2, batch_size=16, learning_rate=1e-3, track_energy=False)
+    result = train(model, train_split, selection, options, RunContext(progress=False))
     if process_state().is_main_process:
         Path(out).write_text(
             json.dumps(

@@ -11,7 +11,8 @@ import pytest
 import torch
 from test_training import QUIET, setup_problem
 
-from compress.training.loop import TrainHook, TrainSettings, train
+from compress.training.loop import TrainHook, train
+from compress.training.settings import TrainingOptions
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -35,7 +36,8 @@ def test_mixed_precision_trains_on_cuda_and_keeps_fp32_weights(toy_data, tmp_pat
         model,
         train_split,
         selection,
-        TrainSettings(epochs=3, batch_size=16, learning_rate=1e-3, precision=precision, **QUIET),
+        TrainingOptions(epochs=3, batch_size=16, learning_rate=1e-3, precision=precision, track_energy=False),
+        QUIET,
         hooks=[hook],
     )
     assert result.precision["used"] == precision

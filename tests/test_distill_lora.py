@@ -19,6 +19,7 @@ from compress.passes.distill import DistillConfig, distill
 from compress.passes.finetune import FinetuneConfig, LoraOptions, _with_adapters, finetune
 from compress.predictors import TorchPredictor, predict_logits
 from compress.training.distillation import DistillationHook, kd_loss
+from compress.training.settings import DistillationOptions
 
 FAST = dict(track_energy=False)
 
@@ -81,8 +82,8 @@ def test_cached_teacher_logits_equal_the_live_teacher(artifact):
     student.train()
     torch.manual_seed(0)
     outputs = student(**inputs, labels=torch.from_numpy(artifact.data.train.labels[rows]))
-    live_hook = DistillationHook(teacher, alpha=0.7, temperature=2.0)
-    cached_hook = DistillationHook(None, alpha=0.7, temperature=2.0, cached_logits=cached)
+    live_hook = DistillationHook(DistillationOptions(alpha=0.7, temperature=2.0), teacher)
+    cached_hook = DistillationHook(DistillationOptions(alpha=0.7, temperature=2.0), cached_logits=cached)
     live = live_hook.loss(rows, inputs, outputs, outputs.loss)
     from_cache = cached_hook.loss(rows, inputs, outputs, outputs.loss)
     assert live.item() == pytest.approx(from_cache.item(), rel=1e-5)

@@ -11,7 +11,8 @@ from conftest import tiny_model
 from compress.architectures import encoder_layers
 from compress.pruning.fold import fold, layout, load_pruned
 from compress.pruning.masks import ScoreMask
-from compress.pruning.movement import MovementHook, MovementSettings
+from compress.pruning.movement import MovementHook
+from compress.pruning.options import MovementOptions
 from compress.pruning.schedule import cubic
 
 BLOCK = (8, 8)  # tiny models: hidden 32, 4 heads of 8
@@ -53,7 +54,7 @@ def test_hard_ranking_meets_the_sparsity_globally_or_per_matrix(ranking):
     """Attention scores are low, FFN scores high, one query head high: a global cutoff takes the
     whole 30% from attention and keeps that head; a per-matrix top-k thins every matrix alike."""
     model = tiny_model("bert", ["a", "b", "c"])
-    hook = MovementHook(model, MovementSettings(sparsity=0.3, block=BLOCK, ranking=ranking))
+    hook = MovementHook(model, MovementOptions(sparsity=0.3, block=BLOCK, ranking=ranking))
     torch.manual_seed(0)
     with torch.no_grad():
         for mask in hook.masks:
@@ -75,7 +76,7 @@ def test_restoring_an_earlier_epoch_places_the_global_cutoff_again():
     """The loop may load back an earlier epoch's scores; the masks must then be that epoch's,
     at the final sparsity, not the last epoch's cutoff applied to other scores."""
     model = tiny_model("bert", ["a", "b"])
-    hook = MovementHook(model, MovementSettings(sparsity=0.5, block=BLOCK))
+    hook = MovementHook(model, MovementOptions(sparsity=0.5, block=BLOCK))
     torch.manual_seed(0)
     with torch.no_grad():
         for mask in hook.masks:
@@ -93,7 +94,7 @@ def test_head_units_are_ranked_per_weight_and_fold_exactly():
     """A head (1024 weights) scoring 0.5 per weight goes before FFN neurons (64 weights) scoring
     0.9 per weight, although its raw score is far higher; the cut heads fold away exactly."""
     model = tiny_model("bert", ["a", "b", "c"])
-    hook = MovementHook(model, MovementSettings(sparsity=0.125, attention_unit="head"))
+    hook = MovementHook(model, MovementOptions(sparsity=0.125, attention_unit="head"))
     per_weight = {0: [2.0, 0.5, 2.0, 2.0], 1: [2.0, 2.0, 2.0, 0.5]}
     with torch.no_grad():
         heads = [mask for mask in hook.masks if mask.scores.shape == (4, 1)]
@@ -116,7 +117,7 @@ def test_head_units_are_ranked_per_weight_and_fold_exactly():
 @pytest.mark.parametrize("arch", ["bert", "roberta"])
 def test_masked_training_sparsity_and_fold_give_the_same_logits(arch, tmp_path):
     model = tiny_model(arch, ["a", "b", "c"])
-    hook = MovementHook(model, MovementSettings(sparsity=0.5, block=BLOCK))
+    hook = MovementHook(model, MovementOptions(sparsity=0.5, block=BLOCK))
     generator = torch.Generator().manual_seed(0)
     for mask in hook.masks:
         with torch.no_grad():
@@ -162,17 +163,19 @@ def test_movement_scores_train_and_masks_follow_the_schedule(toy_data, tmp_path)
 
     from compress.batching import encode
     from compress.data import load_task_data
-    from compress.training.loop import TrainSettings, train
+    from compress.training.loop import train
+    from compress.training.settings import RunContext, TrainingOptions
 
     data = load_task_data(str(toy_data))
     tokenizer = tiny_tokenizer(tmp_path / "v")
     model = tiny_model("bert", list(data.label_map.names), vocab_size=len(tokenizer))
-    hook = MovementHook(model, MovementSettings(sparsity=0.5, block=BLOCK, warmup_ratio=0.1, cooldown_ratio=0.3))
+    hook = MovementHook(model, MovementOptions(sparsity=0.5, block=BLOCK, warmup_ratio_pruning=0.1, cooldown_ratio=0.3))
     splits = [(encode(tokenizer, s.texts, 32), s.labels) for s in (data.train, data.selection)]
     result = train(
         model,
         *splits,
-        TrainSettings(epochs=4, batch_size=16, learning_rate=1e-3, progress=False, track_energy=False),
+        TrainingOptions(epochs=4, batch_size=16, learning_rate=1e-3, track_energy=False),
+        RunContext(progress=False),
         [hook],
     )
     assert hook.sparsity() == pytest.approx(0.5, abs=0.02)

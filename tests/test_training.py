@@ -15,9 +15,10 @@ from conftest import REPO, tiny_model, tiny_tokenizer
 
 from compress.batching import encode
 from compress.data import load_task_data
-from compress.training.loop import TrainHook, TrainSettings, train
+from compress.training.loop import TrainHook, train
+from compress.training.settings import RunContext, TrainingOptions
 
-QUIET = dict(progress=False, track_energy=False)
+QUIET = RunContext(progress=False)
 
 
 def setup_problem(data_folder: Path, vocab_folder: Path, dropout: float = 0.0):
@@ -51,14 +52,21 @@ def test_gradient_accumulation_matches_a_larger_batch(toy_data, tmp_path):
     """Two accumulated micro-batches of 8 make the same updates as batches of 16 (dropout off)."""
     model, (train_split, selection) = setup_problem(toy_data, tmp_path / "v")
     initial = weights(model)
-    train(model, train_split, selection, TrainSettings(epochs=2, batch_size=16, learning_rate=1e-3, **QUIET))
+    train(
+        model,
+        train_split,
+        selection,
+        TrainingOptions(epochs=2, batch_size=16, learning_rate=1e-3, track_energy=False),
+        QUIET,
+    )
     one_batch = weights(model)
     model.load_state_dict(initial)
     result = train(
         model,
         train_split,
         selection,
-        TrainSettings(epochs=2, batch_size=8, gradient_accumulation=2, learning_rate=1e-3, **QUIET),
+        TrainingOptions(epochs=2, batch_size=8, gradient_accumulation=2, learning_rate=1e-3, track_energy=False),
+        QUIET,
     )
     assert result.steps == 2 * int(np.ceil(len(train_split[0]) / 16))
     # Adam divides by the gradient's scale, so summation-order noise in near-zero gradients (rare
@@ -70,22 +78,31 @@ def test_gradient_accumulation_matches_a_larger_batch(toy_data, tmp_path):
 
 def test_early_stopping_stops_when_selection_accuracy_stalls(toy_data, tmp_path):
     model, (train_split, selection) = setup_problem(toy_data, tmp_path / "v")
-    settings = TrainSettings(epochs=10, batch_size=16, learning_rate=1e-12, early_stopping_patience=2, **QUIET)
-    result = train(model, train_split, selection, settings)
+    options = TrainingOptions(
+        epochs=10, batch_size=16, learning_rate=1e-12, early_stopping_patience=2, track_energy=False
+    )
+    result = train(model, train_split, selection, options, QUIET)
     assert len(result.epochs) == 3 and result.best_epoch == 1
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CPU behaviour; test_cuda.py covers the GPU")
 def test_bf16_trains_on_cpu_and_fp16_falls_back_to_fp32(toy_data, tmp_path):
     model, (train_split, selection) = setup_problem(toy_data, tmp_path / "v")
-    bf16 = train(model, train_split, selection, TrainSettings(epochs=1, batch_size=16, precision="bf16", **QUIET))
+    bf16 = train(
+        model,
+        train_split,
+        selection,
+        TrainingOptions(epochs=1, batch_size=16, precision="bf16", track_energy=False),
+        QUIET,
+    )
     assert bf16.precision["used"] == "bf16" and np.isfinite(bf16.epochs[0]["train_loss"])
     messages: list[str] = []
     fp16 = train(
         model,
         train_split,
         selection,
-        TrainSettings(epochs=1, batch_size=16, precision="fp16", **QUIET),
+        TrainingOptions(epochs=1, batch_size=16, precision="fp16", track_energy=False),
+        QUIET,
         log=messages.append,
     )
     assert fp16.precision["used"] == "fp32" and "needs a CUDA GPU" in fp16.precision["note"]
@@ -95,7 +112,11 @@ def test_bf16_trains_on_cpu_and_fp16_falls_back_to_fp32(toy_data, tmp_path):
 def test_training_cost_is_reported_with_its_method(toy_data, tmp_path):
     model, (train_split, selection) = setup_problem(toy_data, tmp_path / "v")
     result = train(
-        model, train_split, selection, TrainSettings(epochs=1, batch_size=16, progress=False, track_energy=True)
+        model,
+        train_split,
+        selection,
+        TrainingOptions(epochs=1, batch_size=16, track_energy=True),
+        RunContext(progress=False),
     )
     cost = result.cost
     assert cost["wall_seconds"] > 0 and cost["samples"] == len(train_split[0]) and cost["samples_per_second"] > 0
@@ -118,9 +139,9 @@ class Interrupt(TrainHook):
 def test_resume_after_interruption_reaches_the_same_weights(toy_data, tmp_path, stop_at):
     model, (train_split, selection) = setup_problem(toy_data, tmp_path / "v", dropout=0.1)
     initial = weights(model)
-    settings = TrainSettings(epochs=3, batch_size=16, learning_rate=1e-3, checkpoint_every=3, **QUIET)
+    options = TrainingOptions(epochs=3, batch_size=16, learning_rate=1e-3, checkpoint_every=3, track_energy=False)
 
-    train(model, train_split, selection, settings)
+    train(model, train_split, selection, options, QUIET)
     uninterrupted = weights(model)
 
     model.load_state_dict(initial)
@@ -130,7 +151,8 @@ def test_resume_after_interruption_reaches_the_same_weights(toy_data, tmp_path, 
             model,
             train_split,
             selection,
-            TrainSettings(**{**vars(settings), "checkpoint_dir": checkpoints}),
+            options,
+            RunContext(progress=False, checkpoint_dir=checkpoints),
             [Interrupt(stop_at)],
         )
     model.load_state_dict(initial)  # a new process would start from the input model again
@@ -138,7 +160,8 @@ def test_resume_after_interruption_reaches_the_same_weights(toy_data, tmp_path, 
         model,
         train_split,
         selection,
-        TrainSettings(**{**vars(settings), "checkpoint_dir": checkpoints, "resume": True}),
+        options,
+        RunContext(progress=False, checkpoint_dir=checkpoints, resume=True),
     )
     assert resumed.resumed_at_step is not None and 0 < resumed.resumed_at_step < stop_at + 1
     assert_same_weights(uninterrupted, weights(model), atol=1e-5)

@@ -23,10 +23,10 @@ from compress.measure.classical import TextBatches, fit_classical
 from compress.measure.environment import environment
 from compress.measure.memory import peak_memory
 from compress.measure.metrics import non_inferior, paired_change, quality
+from compress.measure.settings import BenchmarkConfig
 from compress.measure.timing import latency_and_throughput, ratio_summary
 from compress.models import dtype_name
 from compress.predictors import OnnxPredictor, Predictor, TorchPredictor, predict_logits
-from compress.recipe import BenchmarkConfig
 from compress.vocab.audit import audit_tokenizer
 
 LATENCY_SAMPLES = 256  # distinct held-out examples cycled through for batch-1 timing

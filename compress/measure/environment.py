@@ -8,15 +8,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import compress
 from compress.cpu_features import cpu_flags, cpu_model
+from compress.version import __version__
 
 LIBRARIES = ("torch", "transformers", "optimum", "optimum-onnx", "onnxruntime", "onnx", "datasets", "numpy")
 
 
 def compress_commit() -> str | None:
     """The git commit of the compress checkout, when running from one."""
-    root = Path(compress.__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parent.parent.parent
     try:
         out = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
@@ -44,7 +44,7 @@ def environment(threads: int) -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             versions[name] = None
     return {
-        "compress": compress.__version__,
+        "compress": __version__,
         "commit": compress_commit(),
         "python": platform.python_version(),
         "platform": platform.platform(),

@@ -21,13 +21,13 @@ from pydantic import Field
 from compress.artifact import Artifact
 from compress.errors import CompressError
 from compress.passes.base import Stage, register
-from compress.passes.training_options import TrainingOptions, loop_settings, option_hooks
+from compress.passes.training_options import TrainingPassConfig, option_hooks, run_context
 
 CACHE_KIND = "adapt_mlm"
 MIN_TEXTS = 10
 
 
-class AdaptMlmConfig(TrainingOptions):
+class AdaptMlmConfig(TrainingPassConfig):
     epochs: int = Field(1, ge=1)
     learning_rate: float = Field(2e-4, gt=0)
     corpus: Path | None = Field(None, description="unlabeled text of the task's language, one example a line")
@@ -126,7 +126,8 @@ def _adapt(
         model,
         (train_encoded, np.zeros(len(train_texts), dtype=np.int64)),
         (held, np.zeros(len(held), dtype=np.int64)),
-        loop_settings(config, artifact, config.seed),
+        config,
+        run_context(artifact, config.seed),
         [MaskedLanguageModeling(tokenizer, config.mlm_probability, config.seed), *option_hooks(config)],
         selection=Selection("heldout_mlm_score", lambda m: -held_loss(m)),
     )

@@ -51,7 +51,7 @@ def export_onnx(config: ExportOnnxConfig, artifact: Artifact) -> tuple[Artifact,
             do_validation=False,
         )
     artifact.tokenizer.save_pretrained(folder)  # so ORTModelForSequenceClassification loads the folder as is
-    path = folder / "model.onnx"
+    exported = path = folder / "model.onnx"  # optimum's name for the encoder-with-head graph
     check = compare_with_torch(artifact, path, config.validation_examples)
     details: dict[str, Any] = {"file": path.name, "validation": check}
     if check["max_abs_diff"] > config.atol or check["label_agreement"] < config.min_agreement:
@@ -64,8 +64,8 @@ def export_onnx(config: ExportOnnxConfig, artifact: Artifact) -> tuple[Artifact,
         path, details["optimization"] = optimize_if_faster(artifact, path, config.optimize)
     onnx_files = {**artifact.onnx, ONNX_NAME: path}
     if config.fp16:
-        onnx_files["onnx-fp16"], details["fp16"] = _half_precision_graph(artifact, folder / "model.onnx", config)
-    return replace(artifact, onnx=onnx_files), details
+        onnx_files["onnx-fp16"], details["fp16"] = _half_precision_graph(artifact, exported, config)
+    return replace(artifact, onnx=onnx_files, export=exported), details
 
 
 def _half_precision_graph(artifact: Artifact, source: Path, config: ExportOnnxConfig) -> tuple[Path, dict[str, Any]]:

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from compress.artifact import Artifact
 from compress.passes.base import PassConfig, Stage, register
-from compress.passes.training_options import TrainingOptions, run_training
+from compress.passes.training_options import TrainingPassConfig, run_training
 
 
 class LoraOptions(PassConfig):
@@ -30,7 +30,7 @@ class LoraOptions(PassConfig):
     )
 
 
-class FinetuneConfig(TrainingOptions):
+class FinetuneConfig(TrainingPassConfig):
     lora: LoraOptions | None = None
 
 

@@ -20,7 +20,6 @@ from pydantic import Field, model_validator
 from compress.artifact import Artifact
 from compress.errors import CompressError
 from compress.passes.base import PassConfig, Stage, register
-from compress.passes.export_onnx import ONNX_NAME
 
 FUSION_ATOL = 1e-3  # fusions reorder float arithmetic only: the fused fp32 graph must match like the export
 REDUCE_RANGE_PRESETS = ("avx2", "avx512")  # 7-bit weights avoid overflow without VNNI; VNNI and arm64 don't need it
@@ -61,8 +60,8 @@ class QuantizeConfig(PassConfig):
 def quantize(config: QuantizeConfig, artifact: Artifact) -> tuple[Artifact, dict[str, Any]]:
     from compress.onnx_tools import compare_with_torch, optimize_if_faster
 
-    source = artifact.onnx_dir / "model.onnx"
-    if ONNX_NAME not in artifact.onnx or not source.is_file():
+    source = artifact.export
+    if source is None or not source.is_file():
         raise CompressError("quantize needs the plain ONNX export (run export_onnx first)")
     if config.preset == "auto":
         from compress.cpu_features import int8_preset

@@ -9,7 +9,6 @@ LayerNorms and the classifier are never pruned.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,6 +18,7 @@ from torch.nn.utils import parametrize
 from compress.architectures import architecture, encoder_layers
 from compress.errors import CompressError
 from compress.pruning.masks import BlockMasked, ScoreMask
+from compress.pruning.options import MovementOptions
 from compress.pruning.schedule import cubic, reached_final
 from compress.training.loop import TrainHook
 
@@ -26,22 +26,8 @@ HARD_INITIAL_SCORE = 0.0
 SOFT_INITIAL_SCORE = 0.0  # sigmoid(0) = 0.5: every block starts above any threshold < 0.5
 
 
-@dataclass(frozen=True)
-class MovementSettings:
-    method: str = "hard"  # hard: top-k to a target sparsity; soft: sigmoid threshold + L1 penalty
-    sparsity: float = 0.25  # hard: final fraction of prunable weights removed
-    ranking: str = "global"  # hard: "global" (one cutoff for all matrices, heads can empty) or "per_matrix"
-    block: tuple[int, int] = (32, 32)
-    attention_unit: str = "block"  # "block": `block`-sized tiles of Q/K/V/O; "head": whole heads
-    warmup_ratio: float = 0.1
-    cooldown_ratio: float = 0.2
-    scores_learning_rate: float = 1e-2
-    final_threshold: float = 0.1  # soft
-    regularization: float = 10.0  # soft: lambda at the final threshold
-
-
 class MovementHook(TrainHook):
-    def __init__(self, model: torch.nn.Module, settings: MovementSettings) -> None:
+    def __init__(self, model: torch.nn.Module, settings: MovementOptions) -> None:
         self.settings = settings
         self.masks: list[ScoreMask] = []
         arch = architecture(model.config.model_type)
@@ -61,7 +47,7 @@ class MovementHook(TrainHook):
             self.masks.append(mask)
         self.final = False
 
-    def _mask_blocks(self, layer: torch.nn.Module, arch: Any, settings: MovementSettings, initial: float) -> None:
+    def _mask_blocks(self, layer: torch.nn.Module, arch: Any, settings: MovementOptions, initial: float) -> None:
         for name in (arch.query, arch.key, arch.value, arch.attention_output):
             linear = layer.get_submodule(name)
             rows, cols = linear.weight.shape
@@ -72,7 +58,7 @@ class MovementHook(TrainHook):
             parametrize.register_parametrization(linear, "weight", BlockMasked(mask, settings.block))
             self.masks.append(mask)
 
-    def _mask_heads(self, layer: torch.nn.Module, arch: Any, settings: MovementSettings, initial: float) -> None:
+    def _mask_heads(self, layer: torch.nn.Module, arch: Any, settings: MovementOptions, initial: float) -> None:
         """One score per head: its rows of Q, K and V and its columns of O go together, so a
         pruned head is idle and `fold` removes it."""
         attention = layer.get_submodule(arch.self_attention)
@@ -100,7 +86,7 @@ class MovementHook(TrainHook):
         return loss + self.settings.regularization * current * penalty
 
     def after_step(self, step: int, total_steps: int) -> None:
-        warmup = int(total_steps * self.settings.warmup_ratio)
+        warmup = int(total_steps * self.settings.warmup_ratio_pruning)
         cooldown = int(total_steps * self.settings.cooldown_ratio)
         for mask in self.masks:
             if self.settings.method == "soft":

@@ -18,28 +18,28 @@ import torch
 import torch.nn.functional as F
 
 from compress.training.loop import TrainHook
+from compress.training.settings import DistillationOptions
 
 
 class DistillationHook(TrainHook):
+    """Reads its weights from `options`; the teacher is live, or present only as its logits on
+    every training example (`cached_logits`, row-indexed like the training set)."""
+
     def __init__(
         self,
-        teacher: torch.nn.Module | None,
-        *,
-        alpha: float,
-        temperature: float,
+        options: DistillationOptions,
+        teacher: torch.nn.Module | None = None,
         cached_logits: np.ndarray | None = None,
-        hidden_weight: float = 0.0,
-        attention_weight: float = 0.0,
         layer_map: Sequence[int] = (),
     ) -> None:
         if teacher is None and cached_logits is None:
             raise ValueError("distillation needs a teacher or its cached logits")
-        if (hidden_weight or attention_weight) and teacher is None:
+        if (options.hidden_weight or options.attention_weight) and teacher is None:
             raise ValueError("hidden-state and attention losses need the live teacher")
         self.teacher = teacher
-        self.alpha, self.temperature = alpha, temperature
+        self.alpha, self.temperature = options.alpha, options.temperature
         self.cached = torch.from_numpy(cached_logits) if cached_logits is not None else None
-        self.hidden_weight, self.attention_weight = hidden_weight, attention_weight
+        self.hidden_weight, self.attention_weight = options.hidden_weight, options.attention_weight
         self.layer_map = list(layer_map)
         if teacher is not None:
             teacher.eval().requires_grad_(False)

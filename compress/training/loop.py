@@ -17,7 +17,6 @@ import math
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,30 +26,10 @@ from tqdm.auto import tqdm
 from compress.batching import Encoded
 from compress.training.checkpoint import Checkpointer, Position
 from compress.training.cost import CostMeter
-from compress.training.precision import Precision, plan_precision
+from compress.training.precision import plan_precision
+from compress.training.settings import RunContext, TrainingOptions
 
 LOG = logging.getLogger("compress")
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    epochs: int = 5
-    batch_size: int = 32  # global: split across processes when data-parallel
-    learning_rate: float = 5e-5
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    gradient_accumulation: int = 1
-    max_grad_norm: float = 1.0
-    early_stopping_patience: int | None = None
-    seed: int = 42
-    eval_batch_size: int = 64
-    precision: Precision = "fp32"
-    checkpoint_dir: Path | None = None
-    checkpoint_every: int = 200  # optimizer steps; a checkpoint is also written after every epoch
-    resume: bool = False
-    track_energy: bool = True
-    country_iso_code: str = "USA"
-    progress: bool = True
 
 
 class TrainHook:
@@ -133,7 +112,8 @@ def train(
     model: torch.nn.Module,
     train_data: tuple[Encoded, np.ndarray],
     selection_data: tuple[Encoded, np.ndarray],
-    settings: TrainSettings,
+    options: TrainingOptions,
+    context: RunContext | None = None,
     hooks: Sequence[TrainHook] = (),
     log: Callable[[str], None] | None = None,
     selection: Selection | None = None,
@@ -146,7 +126,9 @@ def train(
     """
     home = next(model.parameters()).device
     try:
-        return _train(model, train_data, selection_data, settings, hooks, log or LOG.info, selection)
+        return _train(
+            model, train_data, selection_data, options, context or RunContext(), hooks, log or LOG.info, selection
+        )
     finally:
         model.to(home).eval()
 
@@ -155,7 +137,8 @@ def _train(
     model: torch.nn.Module,
     train_data: tuple[Encoded, np.ndarray],
     selection_data: tuple[Encoded, np.ndarray],
-    settings: TrainSettings,
+    options: TrainingOptions,
+    context: RunContext,
     hooks: Sequence[TrainHook],
     log: Callable[[str], None],
     selection: Selection | None,
@@ -164,22 +147,22 @@ def _train(
     rank, world, device = state.process_index, state.num_processes, state.device
     if selection is None:
         selection = Selection(
-            "accuracy", lambda m: evaluate_accuracy(m, selection_data, settings.eval_batch_size, rank, world)
+            "accuracy", lambda m: evaluate_accuracy(m, selection_data, context.eval_batch_size, rank, world)
         )
-    torch.manual_seed(settings.seed)
+    torch.manual_seed(context.seed)
     model.to(device)
-    plan = plan_precision(settings.precision, device, log if state.is_main_process else lambda _: None)
+    plan = plan_precision(options.precision, device, log if state.is_main_process else lambda _: None)
     encoded, labels = train_data
-    batches_per_epoch = math.ceil(len(encoded) / settings.batch_size)
-    total_steps = math.ceil(batches_per_epoch / settings.gradient_accumulation) * settings.epochs
-    optimizer = torch.optim.AdamW(_param_groups(model, settings, hooks), lr=settings.learning_rate)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_then_linear(total_steps, settings.warmup_ratio))
+    batches_per_epoch = math.ceil(len(encoded) / options.batch_size)
+    total_steps = math.ceil(batches_per_epoch / options.gradient_accumulation) * options.epochs
+    optimizer = torch.optim.AdamW(_param_groups(model, options, hooks), lr=options.learning_rate)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_then_linear(total_steps, options.warmup_ratio))
     scaler = plan.scaler(device)
-    checkpoints = Checkpointer(settings.checkpoint_dir, settings.checkpoint_every) if settings.checkpoint_dir else None
+    checkpoints = Checkpointer(context.checkpoint_dir, options.checkpoint_every) if context.checkpoint_dir else None
 
     result = TrainResult(precision={"requested": plan.requested, "used": plan.used, "note": plan.note}, processes=world)
     position, best_state, stale = Position(), None, 0
-    if checkpoints and settings.resume and checkpoints.exists():
+    if checkpoints and context.resume and checkpoints.exists():
         position, progress, best_state = checkpoints.load(model, optimizer, schedule, scaler)
         result.best_epoch, result.best_score, result.epochs = (
             progress["best_epoch"],
@@ -191,7 +174,7 @@ def _train(
             hook.after_step(position.step, total_steps)
         log(f"resuming at epoch {position.epoch + 1}, step {position.step}")
     meter = CostMeter(
-        device, settings.track_energy and state.is_main_process and not position.finished, settings.country_iso_code
+        device, options.track_energy and state.is_main_process and not position.finished, context.country_iso_code
     )
     forward_kwargs = {k: v for hook in hooks for k, v in hook.forward_kwargs().items()}
     runner = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
@@ -209,22 +192,22 @@ def _train(
         state.wait_for_everyone()
 
     for epoch in range(
-        position.epoch, position.epoch if position.finished else settings.epochs
+        position.epoch, position.epoch if position.finished else options.epochs
     ):  # none left if finished
         model.train()
-        order = np.random.default_rng(settings.seed + epoch).permutation(len(encoded))
+        order = np.random.default_rng(context.seed + epoch).permutation(len(encoded))
         bar = tqdm(
             total=len(encoded),
-            initial=min(len(encoded), position.batches_done * settings.batch_size),
-            desc=f"epoch {epoch + 1}/{settings.epochs}",
+            initial=min(len(encoded), position.batches_done * options.batch_size),
+            desc=f"epoch {epoch + 1}/{options.epochs}",
             unit="ex",
-            disable=not (settings.progress and state.is_main_process),
+            disable=not (context.progress and state.is_main_process),
             mininterval=0.5 if sys.stderr.isatty() else 15.0,
         )
         losses: list[float] = []
         pending = 0
         for index in range(position.batches_done, batches_per_epoch):
-            global_rows = order[index * settings.batch_size : (index + 1) * settings.batch_size]
+            global_rows = order[index * options.batch_size : (index + 1) * options.batch_size]
             rows, share = _my_share(global_rows, rank, world)
             inputs = {k: torch.from_numpy(v).to(device) for k, v in encoded.batch(rows).items()}
             batch = {**inputs, "labels": torch.from_numpy(labels[rows]).to(device)}
@@ -236,8 +219,8 @@ def _train(
                 for hook in hooks:
                     loss = hook.loss(rows, inputs, outputs, loss)
                 loss = loss * share
-            group_start = index - index % settings.gradient_accumulation
-            group_size = min(settings.gradient_accumulation, batches_per_epoch - group_start)
+            group_start = index - index % options.gradient_accumulation
+            group_size = min(options.gradient_accumulation, batches_per_epoch - group_start)
             scaled = loss.float() / group_size  # a short last group still averages, not shrinks, its gradient
             (scaler.scale(scaled) if scaler else scaled).backward()
             losses.append(loss.item())
@@ -245,7 +228,7 @@ def _train(
             position.samples += len(global_rows)
             last = index == batches_per_epoch - 1
             if pending == group_size:
-                _optimizer_step(model, optimizer, schedule, scaler, settings.max_grad_norm)
+                _optimizer_step(model, optimizer, schedule, scaler, options.max_grad_norm)
                 position.step += 1
                 pending = 0
                 for hook in hooks:
@@ -269,8 +252,8 @@ def _train(
         elif eligible:
             stale += 1
         position.epoch, position.batches_done = epoch + 1, 0
-        stop = settings.early_stopping_patience is not None and stale >= settings.early_stopping_patience
-        if stop or epoch + 1 == settings.epochs:
+        stop = options.early_stopping_patience is not None and stale >= options.early_stopping_patience
+        if stop or epoch + 1 == options.epochs:
             save(finished=True)
             break
         save()
@@ -333,7 +316,7 @@ def _optimizer_step(model, optimizer, schedule, scaler, max_grad_norm: float) ->
     optimizer.zero_grad(set_to_none=True)
 
 
-def _param_groups(model: torch.nn.Module, settings: TrainSettings, hooks: Sequence[TrainHook]) -> list[dict[str, Any]]:
+def _param_groups(model: torch.nn.Module, options: TrainingOptions, hooks: Sequence[TrainHook]) -> list[dict[str, Any]]:
     """No weight decay on biases and LayerNorm weights, as in BERT's recipe."""
     extra = [group for hook in hooks for group in hook.param_groups(model)]
     claimed = {id(p) for group in extra for p in group["params"]}
@@ -343,7 +326,7 @@ def _param_groups(model: torch.nn.Module, settings: TrainSettings, hooks: Sequen
         if not parameter.requires_grad or id(parameter) in claimed:
             continue
         (no_decay if parameter.ndim < 2 or "LayerNorm" in name or "layer_norm" in name else decay).append(parameter)
-    return [{"params": decay, "weight_decay": settings.weight_decay}, {"params": no_decay, "weight_decay": 0.0}, *extra]
+    return [{"params": decay, "weight_decay": options.weight_decay}, {"params": no_decay, "weight_decay": 0.0}, *extra]
 
 
 def _warmup_then_linear(total_steps: int, warmup_ratio: float):

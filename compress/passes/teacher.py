@@ -1,0 +1,87 @@
+"""The frozen teacher that the distilling passes (`distill`, `block_movement`) learn from, and the
+distillation hook built from their `DistillationOptions`: a helper of the passes layer, not a
+pass, so that no pass imports another."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from compress.artifact import Artifact
+from compress.errors import CompressError
+from compress.training.settings import DistillationOptions
+
+
+def load_teacher(reference: str | None, artifact: Artifact, what: str = "distill") -> tuple[Any, Any, str]:
+    """The frozen teacher with its own tokenizer: `reference`, or the recipe's input model; its
+    labels must match the student's."""
+    from compress.loading import load_model
+    from compress.models import resolve_model
+
+    source = resolve_model(reference) if reference else artifact.source
+    if source is None:
+        raise CompressError(f"{what}: no teacher (name one with 'teacher:')")
+    loaded = load_model(source, artifact.label_order)
+    if loaded.label_order != artifact.label_order:
+        raise CompressError(
+            f"{what}: teacher labels {list(loaded.label_order)} are ordered differently from the student's"
+        )
+    return loaded.model.eval().requires_grad_(False), loaded.tokenizer, source.reference
+
+
+def teacher_logits(teacher: Any, tokenizer: Any, artifact: Artifact) -> np.ndarray:
+    """The teacher's logits on every training example, in order (exact: it is frozen, in eval mode).
+    The teacher reads its own token ids, so a student with another vocabulary can learn from it."""
+    from compress.batching import encode
+    from compress.predictors import TorchPredictor, predict_logits
+
+    encoded = encode(tokenizer, artifact.data.train.texts, artifact.max_length)
+    return predict_logits(TorchPredictor("teacher", teacher), encoded)
+
+
+def distillation_hook(
+    options: DistillationOptions, artifact: Artifact, student: Any, what: str
+) -> tuple[Any, dict[str, Any]]:
+    """The hook that teaches `student` from the options' teacher, and what to report about it.
+
+    The teacher's logits are cached once (exact: it is frozen) unless a hidden-state or
+    attention loss, or the options, ask for the live teacher; a teacher that tokenizes
+    differently from the student can only teach through cached logits."""
+    from compress.architectures import KEPT_LAYERS_KEY, encoder_layers
+    from compress.training.distillation import DistillationHook
+
+    teacher, teacher_tokenizer, teacher_name = load_teacher(options.teacher, artifact, what)
+    student_layers, teacher_layers = len(encoder_layers(student)), len(encoder_layers(teacher))
+    kept = getattr(student.config, KEPT_LAYERS_KEY, None)  # set by layer_drop (or distill's student.layers)
+    fits = kept and len(kept) == student_layers and max(kept) < teacher_layers
+    layer_map = list(options.layer_map or (kept if kept and fits else range(student_layers)))
+    if len(layer_map) != student_layers or max(layer_map) >= teacher_layers:
+        raise CompressError(
+            f"{what}: layer_map {layer_map} must name one teacher layer for each of {student_layers} student layers"
+        )
+    if options.hidden_weight and student.config.hidden_size != teacher.config.hidden_size:
+        raise CompressError(f"{what}: hidden_weight needs student and teacher of the same hidden size")
+    live = bool(options.hidden_weight or options.attention_weight) or not options.cache_teacher_logits
+    shared = teacher_tokenizer.get_vocab() == artifact.tokenizer.get_vocab()
+    if live and not shared:
+        raise CompressError(
+            f"{what}: the teacher tokenizes differently from the student, so it can only teach through "
+            "cached logits: drop hidden_weight/attention_weight and keep cache_teacher_logits"
+        )
+    details: dict[str, Any] = {
+        "teacher": teacher_name,
+        "teacher_logits": "live" if live else "cached",
+        "teacher_tokenizer": "shared" if shared else "its own",
+        "student_layers": student_layers,
+        "layer_map": layer_map,
+        "teacher_parameters": sum(p.numel() for p in teacher.parameters()),
+    }
+    cached = None
+    if not live:
+        started = time.perf_counter()
+        cached = teacher_logits(teacher, teacher_tokenizer, artifact)
+        details["teacher_cache_seconds"] = round(time.perf_counter() - started, 2)
+    hook = DistillationHook(options, teacher if live else None, cached, layer_map)
+    return hook, details

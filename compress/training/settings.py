@@ -1,0 +1,63 @@
+"""What a training run is told: the options a training pass declares, which the loop reads as they
+are (no copy into another settings class), and the facts of the run it belongs to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TrainingOptions(BaseModel):
+    """Optimizer, schedule, precision and checkpointing of one training run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    epochs: int = Field(5, ge=1)
+    batch_size: int = Field(32, ge=1, description="global batch; split across processes when data-parallel")
+    learning_rate: float = Field(5e-5, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    gradient_accumulation: int = Field(1, ge=1)
+    max_grad_norm: float = Field(1.0, ge=0)
+    early_stopping_patience: int | None = Field(None, ge=1)
+    precision: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="autocast precision for training")
+    checkpoint_every: int = Field(
+        200, ge=1, description="optimizer steps between resumable checkpoints (and every epoch)"
+    )
+    track_energy: bool = True
+    embedding_learning_rate: float | None = Field(
+        None,
+        gt=0,
+        description="own learning rate for the input embeddings (new ones after vocab_transfer learn faster)",
+    )
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Facts of the run a training belongs to, not settings of a pass: its seed, where its
+    resumable state lives, and how it reports."""
+
+    seed: int = 42
+    checkpoint_dir: Path | None = None
+    resume: bool = False
+    eval_batch_size: int = 64
+    progress: bool = True
+    country_iso_code: str = "USA"  # for the energy estimate's CO2 intensity
+
+
+class DistillationOptions(BaseModel):
+    """What a training pass that learns from a teacher asks of the distillation hook; one class,
+    shared by `distill`, `block_movement` and any training pass that takes a teacher."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    teacher: str | None = Field(None, description="model reference; default: the recipe's input model")
+    alpha: float = Field(0.5, ge=0, le=1, description="weight of the distillation loss; 1 - alpha weighs cross-entropy")
+    temperature: float = Field(2.0, gt=0)
+    hidden_weight: float = Field(0.0, ge=0, description="MSE between mapped hidden states")
+    attention_weight: float = Field(0.0, ge=0, description="MSE between mapped attention maps")
+    layer_map: tuple[int, ...] | None = Field(None, description="teacher layer for each student layer")
+    cache_teacher_logits: bool = True
