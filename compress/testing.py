@@ -87,3 +87,38 @@ def write_tiny_case(folder: Path, train_rows: int = 240, dev_rows: int = 120) ->
     write_csv(folder / "data" / "train.csv", make_rows(train_rows, seed=1))
     write_csv(folder / "data" / "dev.csv", make_rows(dev_rows, seed=2))
     return folder
+
+
+def tiny_artifact(folder: Path, data: Path, arch: str = "bert", **extra: Any) -> Any:
+    """The artifact a run would hand its first pass: a tiny classifier of `arch` saved to
+    `folder`, loaded back through the one loader (so it is its own `source`, e.g. a default
+    teacher), with its tokenizer and the data at `data`."""
+    from compress.artifact import Artifact
+    from compress.data import load_task_data
+    from compress.loading import load_model
+    from compress.models import resolve_model
+
+    task = load_task_data(str(data))
+    tokenizer = tiny_tokenizer(folder / "vocab")
+    if arch == "distilbert":  # its own tokenizer class: no segment ids
+        from transformers import DistilBertTokenizerFast
+
+        tokenizer = DistilBertTokenizerFast(vocab_file=str(folder / "vocab" / "vocab.txt"))
+    saved = folder / f"tiny-{arch}"
+    tiny_model(arch, list(task.label_map.names), vocab_size=len(tokenizer)).save_pretrained(saved)
+    tokenizer.save_pretrained(saved)
+    source = resolve_model(str(saved))
+    loaded = load_model(source, task.label_map.names)
+    workdir = folder / "work"
+    workdir.mkdir(parents=True, exist_ok=True)
+    return Artifact(
+        loaded.model,
+        loaded.tokenizer,
+        task.with_label_order(loaded.label_order),
+        workdir,
+        max_length=32,
+        seed=0,
+        source=source,
+        label_order=loaded.label_order,
+        **extra,
+    )

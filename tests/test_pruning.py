@@ -296,3 +296,14 @@ def test_fusion_of_a_model_with_uneven_heads_is_exact(make_artifact_for_pruning,
     assert compare_with_torch(exported, fused, 32)["max_abs_diff"] < 1e-6
     _, details = quantize(QuantizeConfig(fuse=True, validation_examples=32, min_agreement=0), exported)
     assert details["fused_operators"]["Attention"] == 2 and details["fusion_check"]["max_abs_diff"] < 1e-6
+
+
+def test_taylor_head_importance_reads_the_gradient_of_the_head_s_own_columns():
+    """A slice of a weight has no .grad of its own: reading it there scored every head 0."""
+    from compress.passes.structured_prune import _head_importance
+
+    weight = torch.nn.Parameter(torch.ones(2, 4))
+    weight.grad = torch.tensor([[1.0, -3.0, 0.0, 0.0], [1.0, -3.0, 0.0, 0.5]])
+    assert _head_importance(weight, slice(0, 2), "taylor") == pytest.approx(4.0)
+    assert _head_importance(weight, slice(2, 4), "taylor") == pytest.approx(0.5)
+    assert _head_importance(weight, slice(0, 2), "magnitude") == pytest.approx(2.0)

@@ -23,8 +23,9 @@ class FoldConfig(PassConfig):
 @register("fold", FoldConfig, Stage.TORCH, "remove idle heads and FFN neurons; the model gets smaller")
 def fold_pass(config: FoldConfig, artifact: Artifact) -> tuple[Artifact, dict[str, Any]]:
     from compress.pruning.flops import encoder_cost
-    from compress.pruning.fold import fold, layout, silence_sparse_heads
+    from compress.pruning.fold import fold, foldable_architecture, layout, silence_sparse_heads
 
+    foldable_architecture(artifact.model)
     before = encoder_cost(artifact.model)
     layout_before = layout(artifact.model)
     parameters_before = sum(p.numel() for p in artifact.model.parameters())

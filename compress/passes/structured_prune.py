@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from compress.artifact import Artifact
+from compress.errors import CompressError
 from compress.passes.base import PassConfig, Stage, register
 
 
@@ -32,12 +33,12 @@ class StructuredPruneConfig(PassConfig):
 def structured_prune(config: StructuredPruneConfig, artifact: Artifact) -> tuple[Artifact, dict[str, Any]]:
     import torch
 
-    from compress.architectures import architecture, encoder_layers
+    from compress.architectures import encoder_layers
     from compress.pruning.flops import encoder_cost
-    from compress.pruning.fold import fold, layout
+    from compress.pruning.fold import fold, foldable_architecture, layout
 
     model = artifact.model
-    arch = architecture(model.config.model_type)
+    arch = foldable_architecture(model, "structured_prune")
     if config.importance == "taylor":
         _accumulate_gradients(model, artifact, config)
     head_scores, neuron_scores = [], []
@@ -46,7 +47,7 @@ def structured_prune(config: StructuredPruneConfig, artifact: Artifact) -> tuple
         size = layer.get_submodule(arch.self_attention).attention_head_size
         for head in range(output.in_features // size):
             part = slice(head * size, (head + 1) * size)
-            head_scores.append((_importance(output.weight[:, part], config.importance), index, part))
+            head_scores.append((_head_importance(output.weight, part, config.importance), index, part))
         per_neuron = _neuron_importance(ffn_in, ffn_out, config.importance)
         neuron_scores += [(float(s), index, slice(j, j + 1)) for j, s in enumerate(per_neuron)]
     before = encoder_cost(model)
@@ -79,10 +80,15 @@ def structured_prune(config: StructuredPruneConfig, artifact: Artifact) -> tuple
     }
 
 
-def _importance(weight: Any, kind: str) -> float:
+def _head_importance(weight: Any, part: slice, kind: str) -> float:
+    """A head's columns of the attention output: their norm, or |sum of weight x gradient|
+    (first-order Taylor). The gradient is the full weight's, sliced: a slice of the weight is a
+    new tensor that has no gradient of its own."""
     if kind == "magnitude":
-        return float(weight.detach().norm())
-    return float((weight.detach() * weight.grad).sum().abs()) if weight.grad is not None else 0.0
+        return float(weight.detach()[:, part].norm())
+    if weight.grad is None:
+        raise CompressError("structured_prune: no gradients for Taylor importance (no training batches?)")
+    return float((weight.detach()[:, part] * weight.grad[:, part]).sum().abs())
 
 
 def _neuron_importance(ffn_in: Any, ffn_out: Any, kind: str) -> Any:

@@ -25,11 +25,17 @@ from compress.errors import CompressError
 LAYOUT_KEY = "compress_layout"
 
 
-def fold(model: torch.nn.Module) -> dict[str, Any]:
-    """Shrink `model` in place; return what was removed per layer."""
+def foldable_architecture(model: Any, what: str = "fold") -> Any:
+    """The model's row of the architecture table, if its heads can be removed per layer."""
     arch = architecture(model.config.model_type)
     if arch.self_attention is None:
-        raise CompressError(f"fold: {model.config.model_type} attention cannot be shrunk per layer yet")
+        raise CompressError(f"{what}: {model.config.model_type} attention cannot be shrunk per layer yet")
+    return arch
+
+
+def fold(model: torch.nn.Module) -> dict[str, Any]:
+    """Shrink `model` in place; return what was removed per layer."""
+    arch = foldable_architecture(model)
     activation = _activation(model)
     removed: dict[str, list[Any]] = {"heads": [], "neurons": []}
     with torch.no_grad():

@@ -31,6 +31,10 @@ class MovementHook(TrainHook):
         self.settings = settings
         self.masks: list[ScoreMask] = []
         arch = architecture(model.config.model_type)
+        if settings.attention_unit == "head" and arch.self_attention is None:
+            raise CompressError(
+                f"block_movement: {model.config.model_type} heads cannot be pruned whole yet; use attention_unit: block"
+            )
         initial = SOFT_INITIAL_SCORE if settings.method == "soft" else HARD_INITIAL_SCORE
         for layer in encoder_layers(model):
             if settings.attention_unit == "head":
