@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,30 @@ def _no_stray_files(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf-datasets"))
     monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mpl"))
     monkeypatch.setenv("COMPRESS_CACHE", str(tmp_path / "compress-cache"))
+
+
+WATCHED = (REPO, REPO / "tests", REPO / "recipes", REPO / "benchmarks", REPO / "scripts", Path.home())
+
+
+def _entries() -> set[Path]:
+    """What a test could leave behind: entries of the checkout's folders, home, the working
+    folder, and compress's own temporary folders (bytecode caches aside)."""
+    found = {
+        Path(tempfile.gettempdir()) / name for name in os.listdir(tempfile.gettempdir()) if name.startswith("compress-")
+    }
+    for folder in {*WATCHED, Path.cwd()}:
+        if folder.is_dir():
+            found |= {folder / name for name in os.listdir(folder) if name != "__pycache__"}
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _leaves_nothing_behind():
+    """Fails a test that leaves files outside its temporary folder."""
+    before = _entries()
+    yield
+    left = sorted(str(path) for path in _entries() - before)
+    assert not left, f"the test left files behind: {left}"
 
 
 def run_inline_recipe(text: str, model: Path, data: Path, out: Path, *extra: str) -> int:

@@ -46,13 +46,15 @@ def artifact(tmp_path, toy_data, tiny_classifier_dir) -> Artifact:
 
 
 def test_kd_loss_is_zero_for_identical_logits_and_scales_with_t_squared():
-    logits = torch.randn(4, 3)
+    torch.manual_seed(0)
+    logits, other = torch.randn(4, 3), torch.randn(4, 3)
     assert kd_loss(logits, logits, 2.0).item() == pytest.approx(0.0, abs=1e-6)
-    other = torch.randn(4, 3)
-    at_1 = kd_loss(logits, other, 1.0).item()
-    assert at_1 > 0
-    big = torch.randn(4, 3) * 100  # at high temperature the T^2 factor keeps gradients comparable
-    assert kd_loss(big, other * 100, 8.0).item() > 0
+    p, q = torch.softmax(other, dim=-1), torch.softmax(logits, dim=-1)  # teacher, student at T = 1
+    by_hand = (p * (p.log() - q.log())).sum(dim=-1).mean()
+    assert kd_loss(logits, other, 1.0).item() == pytest.approx(by_hand.item(), rel=1e-5)
+    for temperature in (2.0, 8.0):  # logits scaled by T give the same softened distributions: only T^2 is left
+        scaled = kd_loss(logits * temperature, other * temperature, temperature).item()
+        assert scaled == pytest.approx(temperature**2 * by_hand.item(), rel=1e-4)
 
 
 @pytest.mark.parametrize("arch", ["bert", "roberta", "distilbert"])

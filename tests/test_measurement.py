@@ -61,6 +61,7 @@ class Sleeper:
         return np.zeros((1, 2))
 
 
+@pytest.mark.slow
 def test_measure_interleaves_rounds_and_meets_minimums():
     fast, slow = Sleeper("fast", 0.001), Sleeper("slow", 0.004)
     inputs = [{"input_ids": np.array([[i]])} for i in range(7)]

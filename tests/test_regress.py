@@ -68,6 +68,7 @@ def test_a_run_folder_stands_for_its_last_onnx_output(int8_run):
         resolve_target(str(int8_run / "onnx"))  # optimum's config.json, but no weights
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("factor, passes", [(1.0, True), (2.0, False)])
 def test_gate_fails_a_candidate_made_slower_on_purpose(tiny_classifier_dir, toy_data, factor, passes):
     """Same model on both sides; the candidate is wrapped to run `factor` times slower. More rounds
@@ -113,6 +114,7 @@ class Stalling:
         return np.zeros((len(inputs["input_ids"]), 2), dtype=np.float32)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "stall_after, max_round_spread, passes", [(None, 2.0, True), (20, 2.0, False), (20, None, True)]
 )
@@ -139,6 +141,7 @@ def test_gate_refuses_a_verdict_when_rounds_disagree_if_asked(stall_after, max_r
     assert ("rounds disagree" in table(verdict)) is not passes
 
 
+@pytest.mark.slow
 def test_cli_passes_the_int8_export_and_writes_benchmark_json(
     int8_run, tiny_classifier_dir, toy_data, tmp_path, capsys
 ):
@@ -167,6 +170,7 @@ def test_cli_passes_the_int8_export_and_writes_benchmark_json(
     assert {"name", "unit", "value"} <= set(entries[0]) and all(isinstance(e["value"], float) for e in entries)
 
 
+@pytest.mark.slow
 def test_cli_exits_1_on_a_regression_and_2_on_bad_input(int8_run, tiny_classifier_dir, toy_data, capsys):
     code = main(
         [

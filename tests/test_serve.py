@@ -54,6 +54,7 @@ def test_predict_health_and_metadata(server):
         assert meta["labels"] == list(classifier.labels) and meta["kind"] == "torch" and meta["served"]["texts"] == 4
 
 
+@pytest.mark.slow
 def test_concurrent_requests_are_micro_batched(server):
     url, _ = server
     with httpx.Client(base_url=url, timeout=30) as client, ThreadPoolExecutor(16) as pool:
