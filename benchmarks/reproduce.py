@@ -36,10 +36,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from statistics import mean, pstdev
+from statistics import mean
 
-import numpy as np
 from study_args import study_parser
+
+from compress.report.markdown import change
+from compress.report.study import mean_spread, seed_change, study_plot, training_cost
 
 REPO = Path(__file__).resolve().parent.parent
 NO_BENCH = ["--set", "benchmark.enabled=false"]
@@ -194,22 +196,6 @@ def measure(candidates: dict[str, str], args: argparse.Namespace) -> dict:
     return json.loads((out / "report.json").read_text())
 
 
-def training_cost(run: Path) -> tuple[float, float | None, str | None]:
-    """Training seconds and energy (kWh) summed over a run's passes."""
-    passes = json.loads((run / "report.json").read_text())["passes"]
-    costs = [p["details"]["training_cost"] for p in passes if "training_cost" in p.get("details", {})]
-    energies = [c.get("energy", {}) for c in costs]
-    kwh = [e["kwh"] for e in energies if e.get("kwh") is not None]
-    methods = {e.get("method") for e in energies if e.get("method")}
-    return sum(c["wall_seconds"] for c in costs), (sum(kwh) if kwh else None), "; ".join(sorted(methods)) or None
-
-
-def spread(values: list[float], spec: str) -> str:
-    if len(values) == 1:
-        return format(values[0], spec)
-    return f"{format(mean(values), spec)} ± {format(pstdev(values), spec)}"
-
-
 def main() -> None:
     parser = study_parser(__doc__)
     parser.add_argument("--quick", action="store_true")
@@ -269,18 +255,19 @@ def write(report: dict, rows: list, candidates: dict[str, str], args: argparse.N
     points = []
     for name, members in rows:
         entries = [by_location[str(Path(candidates[key]).resolve())] for key, _ in members]
-        costs = [training_cost(run) for _, run in members if run is not None]
+        costs = [training_cost(json.loads((run / "report.json").read_text())) for _, run in members if run is not None]
         acc = [100 * e["quality"]["accuracy"]["value"] for e in entries]
         speed = [e["vs_baseline"]["latency_p50_speedup"] for e in entries]
-        ci = _ci(entries[0]["quality"]["accuracy"]) if len(entries) == 1 else f"{spread(acc, '.1f')}"
-        train_s = spread([c[0] for c in costs], ".0f") if costs else "-"
+        ci = _ci(entries[0]["quality"]["accuracy"]) if len(entries) == 1 else f"{mean_spread(acc, '.1f')}"
+        train_s = mean_spread([c[0] for c in costs], ".0f") if costs else "-"
         kwh = [c[1] for c in costs if c[1] is not None]
         lines.append(
             f"| {name} | {len(entries) if costs else '-'} | {ci} | {_paired(bench, entries)} | "
-            f"{spread([100 * e['quality']['macro_f1']['value'] for e in entries], '.1f')} | "
-            f"{spread([e['latency_ms']['p50'] for e in entries], '.2f')} | {spread(speed, '.2f')}x | "
-            f"{spread([e['throughput']['samples_per_second'] for e in entries], '.1f')} | "
-            f"{spread([e['size_mb'] for e in entries], '.1f')} | {train_s} | {spread(kwh, '.5f') if kwh else '-'} |"
+            f"{mean_spread([100 * e['quality']['macro_f1']['value'] for e in entries], '.1f')} | "
+            f"{mean_spread([e['latency_ms']['p50'] for e in entries], '.2f')} | {mean_spread(speed, '.2f')}x | "
+            f"{mean_spread([e['throughput']['samples_per_second'] for e in entries], '.1f')} | "
+            f"{mean_spread([e['size_mb'] for e in entries], '.1f')} | {train_s} | "
+            f"{mean_spread(kwh, '.5f') if kwh else '-'} |"
         )
         points.append((name, mean(speed), mean(acc)))
     environment = bench["environment"]
@@ -316,45 +303,17 @@ def write(report: dict, rows: list, candidates: dict[str, str], args: argparse.N
         "",
     ]
     (args.out / "RESULTS.md").write_text("\n".join(text), encoding="utf-8")
-    _plot(points, 100 * base["quality"]["accuracy"]["value"], args.out / "results.png")
+    study_plot(points, 100 * base["quality"]["accuracy"]["value"], args.out / "results.png")
     print("\n".join(text))
 
 
 def _paired(bench: dict, entries: list[dict]) -> str:
-    """The row's accuracy change against the baseline on the same examples, averaged over its seeds."""
-    from compress.measure.metrics import paired_change
-    from compress.report.markdown import change
-
-    targets = bench["evaluation"].get("targets")
-    if targets is None or any("predictions" not in e for e in [bench["baseline"], *entries]):
-        return "n/a"  # a report from before predictions were recorded
-    predictions = [np.array(e["predictions"]) for e in entries]
-    return change(paired_change(np.array(targets), np.array(bench["baseline"]["predictions"]), predictions))
+    found = seed_change(bench, entries)
+    return change(found) if found is not None else "n/a"  # n/a: a report from before predictions were recorded
 
 
 def _ci(accuracy: dict) -> str:
     return f"{100 * accuracy['value']:.1f} [{100 * accuracy['ci_low']:.1f}, {100 * accuracy['ci_high']:.1f}]"
-
-
-def _plot(points: list[tuple[str, float, float]], baseline_accuracy: float, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(8, 5))
-    axes.scatter([1.0], [baseline_accuracy], marker="*", s=160, color="black", label="baseline")
-    for name, speed, acc in points:
-        axes.scatter([speed], [acc], s=40)
-        axes.annotate(name, (speed, acc), fontsize=7, xytext=(4, 3), textcoords="offset points")
-    axes.axhline(baseline_accuracy - 1.0, color="grey", linestyle=":", linewidth=1, label="baseline - 1 point")
-    axes.set_xscale("log")
-    axes.set_xlabel("batch-1 speedup vs fp32 PyTorch (log scale)")
-    axes.set_ylabel("accuracy % (mean over seeds)")
-    axes.legend(loc="lower left", fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
 
 
 if __name__ == "__main__":

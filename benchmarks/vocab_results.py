@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from compress.measure.metrics import paired_change
+from compress.report.study import mean_spread
 
 
 def load(path: Path) -> dict:
@@ -22,11 +23,6 @@ def load(path: Path) -> dict:
 def row(report: dict, name: str) -> dict:
     rows = [report["benchmark"]["baseline"], *report["benchmark"]["candidates"]]
     return next(r for r in rows if r["name"] == name)
-
-
-def mean_spread(values: list[float]) -> str:
-    values = [100 * v for v in values]
-    return f"{np.mean(values):.1f} ± {np.std(values):.1f}" if len(values) > 1 else f"{values[0]:.1f}"
 
 
 def main() -> None:
@@ -78,8 +74,8 @@ def main() -> None:
         change = paired_change(targets, classical_pred, [np.array(e["predictions"]) for e in entries])
         epochs = [str(load(f)["passes"][-1]["details"]["best_epoch"]) for f in folders]
         print(
-            f"| {label} | {len(folders)} | {mean_spread([e['quality']['accuracy']['value'] for e in entries])} "
-            f"| {mean_spread([e['quality']['macro_f1']['value'] for e in entries])} "
+            f"| {label} | {len(folders)} | {mean_spread([100 * e['quality']['accuracy']['value'] for e in entries])} "
+            f"| {mean_spread([100 * e['quality']['macro_f1']['value'] for e in entries])} "
             f"| {change['value']:+.1f} [{change['ci_low']:+.1f}, {change['ci_high']:+.1f}] | {', '.join(epochs)} |"
         )
     for bench in ("bench-vocab", "bench-fast"):

@@ -122,3 +122,38 @@ def tiny_artifact(folder: Path, data: Path, arch: str = "bert", **extra: Any) ->
         label_order=loaded.label_order,
         **extra,
     )
+
+
+def setup_problem(data_folder: Path, vocab_folder: Path, dropout: float = 0.0) -> tuple[Any, list[Any]]:
+    """A tiny BERT classifier and the toy data's encoded (train, selection) splits, for the loop itself."""
+    import torch
+
+    from compress.batching import encode
+    from compress.data import load_task_data
+
+    data = load_task_data(str(data_folder))
+    tokenizer = tiny_tokenizer(vocab_folder)
+    model = tiny_model("bert", list(data.label_map.names), vocab_size=len(tokenizer))
+    if not dropout:
+        for module in model.modules():
+            if isinstance(module, torch.nn.Dropout):
+                module.p = 0.0
+    splits = [(encode(tokenizer, s.texts, 32), s.labels) for s in (data.train, data.selection)]
+    return model, splits
+
+
+def weights(model: Any) -> dict[str, Any]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def logits(model: Any, split: Any) -> Any:
+    from compress.predictors import TorchPredictor, predict_logits
+
+    return predict_logits(TorchPredictor("m", model), split[0])
+
+
+def assert_same_weights(a: dict[str, Any], b: dict[str, Any], atol: float = 1e-6) -> None:
+    import torch
+
+    for name in a:
+        assert torch.allclose(a[name], b[name], atol=atol), name

@@ -85,3 +85,12 @@ def run_inline_recipe(text: str, model: Path, data: Path, out: Path, *extra: str
     recipe = out.parent / f"{out.name}.recipe.yaml"
     recipe.write_text(text, encoding="utf-8")
     return main(["run", str(recipe), "--model", str(model), "--data", str(data), "--out", str(out), *extra])
+
+
+def run_int8(model: Path, data: Path, out: Path, *extra: str) -> int:
+    """`compress run recipes/int8-dynamic.yaml` with a short benchmark."""
+    from compress.cli import main
+
+    recipe = str(REPO / "recipes" / "int8-dynamic.yaml")
+    sets = [part for setting in FAST_BENCH for part in ("--set", setting)]
+    return main(["run", recipe, "--model", str(model), "--data", str(data), "--out", str(out), *sets, *extra])

@@ -9,8 +9,8 @@ import tempfile
 from pathlib import Path
 
 import torch
-from test_training import logits, setup_problem
 
+from compress.testing import logits, setup_problem
 from compress.training.loop import process_state, train
 from compress.training.settings import RunContext, TrainingOptions
 

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import yaml
-from conftest import FAST_BENCH, REPO
+from conftest import FAST_BENCH, REPO, run_int8
 
 from compress.cli import main
 
 
 def sets(items: list[str]) -> list[str]:
     return [arg for item in items for arg in ("--set", item)]
-
-
-def run_int8(model: Path, data: Path, out: Path, *extra: str) -> int:
-    recipe = str(REPO / "recipes" / "int8-dynamic.yaml")
-    return main(
-        ["run", recipe, "--model", str(model), "--data", str(data), "--out", str(out), *sets(FAST_BENCH), *extra]
-    )
 
 
 def test_run_writes_a_complete_loadable_output(tiny_classifier_dir, toy_data, tmp_path):

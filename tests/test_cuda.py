@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from test_training import QUIET, setup_problem
 
+from compress.testing import setup_problem
 from compress.training.loop import TrainHook, train
-from compress.training.settings import TrainingOptions
+from compress.training.settings import RunContext, TrainingOptions
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -37,7 +37,7 @@ def test_mixed_precision_trains_on_cuda_and_keeps_fp32_weights(toy_data, tmp_pat
         train_split,
         selection,
         TrainingOptions(epochs=3, batch_size=16, learning_rate=1e-3, precision=precision, track_energy=False),
-        QUIET,
+        RunContext(progress=False),
         hooks=[hook],
     )
     assert result.precision["used"] == precision

@@ -73,23 +73,3 @@ def test_measure_interleaves_rounds_and_meets_minimums():
     ratio = ratio_summary(timings["slow"].round_medians(), timings["fast"].round_medians())
     assert ratio["min"] > 1.5  # sleeping 4x longer is measured as clearly slower in every round
     assert timings["fast"].percentiles_ms()["p50"] <= timings["fast"].percentiles_ms()["p99"]
-
-
-def test_reproduction_rows_show_the_seed_averaged_paired_change():
-    import sys
-
-    from conftest import REPO
-
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        from reproduce import _paired
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
-    targets = [0, 1, 2, 0] * 25  # 100 examples; the baseline gets all right
-    seeds = [
-        {"predictions": [(t + 1) % 3 for t in targets[:4]] + targets[4:]},
-        {"predictions": targets},
-    ]  # -4 and 0 points
-    bench = {"evaluation": {"targets": targets}, "baseline": {"predictions": targets}}
-    assert _paired(bench, seeds).startswith("-2.0 [")
-    assert _paired({"evaluation": {}, "baseline": {}}, seeds) == "n/a"  # an older report

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_cli import run_int8
+from conftest import run_int8
 
 from compress.batching import Encoded
 from compress.cli import main

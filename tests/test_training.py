@@ -6,46 +6,17 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, tiny_model, tiny_tokenizer
+from conftest import REPO
 
-from compress.batching import encode
-from compress.data import load_task_data
+from compress.testing import assert_same_weights, logits, setup_problem, weights
 from compress.training.loop import TrainHook, train
 from compress.training.settings import RunContext, TrainingOptions
 
 QUIET = RunContext(progress=False)
-
-
-def setup_problem(data_folder: Path, vocab_folder: Path, dropout: float = 0.0):
-    data = load_task_data(str(data_folder))
-    tokenizer = tiny_tokenizer(vocab_folder)
-    model = tiny_model("bert", list(data.label_map.names), vocab_size=len(tokenizer))
-    if not dropout:
-        for module in model.modules():
-            if isinstance(module, torch.nn.Dropout):
-                module.p = 0.0
-    splits = [(encode(tokenizer, s.texts, 32), s.labels) for s in (data.train, data.selection)]
-    return model, splits
-
-
-def weights(model) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
-
-
-def logits(model, split) -> np.ndarray:
-    from compress.predictors import TorchPredictor, predict_logits
-
-    return predict_logits(TorchPredictor("m", model), split[0])
-
-
-def assert_same_weights(a: dict, b: dict, atol: float = 1e-6) -> None:
-    for name in a:
-        assert torch.allclose(a[name], b[name], atol=atol), name
 
 
 def test_gradient_accumulation_matches_a_larger_batch(toy_data, tmp_path):

@@ -1,0 +1,71 @@
+"""Summaries of a study (several runs of the same recipes over seeds): mean and spread, the
+accuracy change against the baseline averaged over seeds with its paired interval, training
+cost, and the speed-against-accuracy plot. The benchmark scripts call these; they stay thin."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from statistics import mean, pstdev
+from typing import Any
+
+import numpy as np
+
+
+def mean_spread(values: Sequence[float], spec: str = ".1f") -> str:
+    """`mean ± population standard deviation`, or the value alone for a single seed."""
+    if not values:
+        raise ValueError("no values")
+    if len(values) == 1:
+        return format(values[0], spec)
+    return f"{format(mean(values), spec)} ± {format(pstdev(values), spec)}"
+
+
+def seed_change(
+    bench: dict[str, Any], entries: Sequence[dict[str, Any]], resamples: int = 1000
+) -> dict[str, float] | None:
+    """A row's accuracy change against the baseline on the same examples, in points, averaged
+    over its seeds (`entries`, each a benchmark entry with `predictions`), with a paired bootstrap
+    95% interval; None for reports written before predictions were recorded."""
+    from compress.measure.metrics import paired_change
+
+    targets = bench.get("evaluation", {}).get("targets")
+    if targets is None or any("predictions" not in e for e in [bench.get("baseline", {}), *entries]):
+        return None
+    predictions = [np.array(e["predictions"]) for e in entries]
+    return paired_change(np.array(targets), np.array(bench["baseline"]["predictions"]), predictions, resamples)
+
+
+def training_cost(report: dict[str, Any]) -> tuple[float, float | None, str | None]:
+    """Training seconds and energy (kWh) summed over a run report's passes, and how energy was known."""
+    costs = [p["details"]["training_cost"] for p in report["passes"] if "training_cost" in p.get("details", {})]
+    energies = [c.get("energy", {}) for c in costs]
+    kwh = [e["kwh"] for e in energies if e.get("kwh") is not None]
+    methods = {e.get("method") for e in energies if e.get("method")}
+    return sum(c["wall_seconds"] for c in costs), (sum(kwh) if kwh else None), "; ".join(sorted(methods)) or None
+
+
+def study_plot(
+    points: Sequence[tuple[str, float, float]], baseline_accuracy: float, path: Path, margin: float = 1.0
+) -> None:
+    """Each row as (name, batch-1 speedup, accuracy %), against the baseline and its margin line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 5))
+    axes.scatter([1.0], [baseline_accuracy], marker="*", s=160, color="black", label="baseline")
+    for name, speed, accuracy in points:
+        axes.scatter([speed], [accuracy], s=40)
+        axes.annotate(name, (speed, accuracy), fontsize=7, xytext=(4, 3), textcoords="offset points")
+    axes.axhline(
+        baseline_accuracy - margin, color="grey", linestyle=":", linewidth=1, label=f"baseline - {margin:g} point"
+    )
+    axes.set_xscale("log")
+    axes.set_xlabel("batch-1 speedup vs fp32 PyTorch (log scale)")
+    axes.set_ylabel("accuracy % (mean over seeds)")
+    axes.legend(loc="lower left", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
