@@ -29,7 +29,7 @@ from compress.data import load_task_data
 from compress.measure.timing import measure
 from compress.predictors import TorchPredictor
 from compress.pruning.flops import encoder_cost
-from compress.pruning.fold import load_pruned
+from compress.pruning.folding import load_pruned
 
 GEMM_OPS = {"aten::addmm", "aten::mm", "aten::bmm", "aten::matmul"}
 ATTENTION_OPS = {"aten::_scaled_dot_product_flash_attention_for_cpu", "aten::_softmax"}

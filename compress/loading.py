@@ -200,7 +200,7 @@ def _load_torch(
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    from compress.pruning.fold import load_pruned
+    from compress.pruning.folding import load_pruned
 
     config, tokenizer = _config_and_tokenizer(source.location, source.reference, trust_remote_code, source.revision)
     order = _label_order_from(config, labels, allow_new_head, source.reference)

@@ -192,7 +192,7 @@ def check_order(passes: tuple[PassConfig, ...]) -> list[str]:
             errors.append(
                 f"{where}: must come before the precision cast at passes.{cast_at} (it trains or exports fp32 weights)"
             )
-        if spec.name == "precision":
+        if spec.changes_dtype:
             cast_at = index
         if spec.stage is Stage.TORCH and export_at is not None:
             errors.append(f"{where}: a PyTorch pass cannot follow the ONNX export at passes.{export_at}")

@@ -49,7 +49,7 @@ def test_mixed_precision_trains_on_cuda_and_keeps_fp32_weights(toy_data, tmp_pat
 
 
 def test_fp16_uses_a_gradient_scaler_and_bf16_does_not():
-    from compress.training.precision import plan_precision
+    from compress.training.mixed_precision import plan_precision
 
     device = torch.device("cuda")
     assert isinstance(plan_precision("fp16", device).scaler(device), torch.amp.GradScaler)

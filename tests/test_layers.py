@@ -20,6 +20,7 @@ LAYERS: list[tuple[str, ...]] = [
         "compress.api",
         "compress.predict",
         "compress.serve",
+        "compress.testing",
     ),
     ("compress.runner", "compress.regress"),
     ("compress.recipe",),
@@ -44,7 +45,6 @@ LAYERS: list[tuple[str, ...]] = [
         "compress.extras",
         "compress.errors",
         "compress.version",
-        "compress.testing",
     ),
 ]
 PASS_HELPERS = {

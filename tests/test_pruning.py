@@ -9,7 +9,7 @@ import torch
 from conftest import tiny_model
 
 from compress.architectures import encoder_layers
-from compress.pruning.fold import fold, layout, load_pruned
+from compress.pruning.folding import fold, layout, load_pruned
 from compress.pruning.masks import ScoreMask
 from compress.pruning.movement import MovementHook
 from compress.pruning.options import MovementOptions
@@ -258,7 +258,7 @@ def make_artifact_for_pruning(tmp_path, toy_data):
 
 
 def test_nearly_empty_heads_are_silenced_only_under_the_threshold():
-    from compress.pruning.fold import silence_sparse_heads
+    from compress.pruning.folding import silence_sparse_heads
 
     model = tiny_model("bert", ["a", "b"])
     layer = encoder_layers(model)[0]

@@ -47,6 +47,7 @@ class PassSpec:
     trains_head: bool = False  # may start from a model without a classifier for the data's labels
     changes_tokenizer: bool = False  # the artifact leaves with another tokenizer (and embedding)
     uses_head: bool = True  # reads or trains the classification head (False: passes it through untouched)
+    changes_dtype: bool = False  # leaves the weights in a lower precision: nothing may train or export after it
 
 
 REGISTRY: dict[str, PassSpec] = {}
@@ -61,13 +62,16 @@ def register(
     trains_head: bool = False,
     changes_tokenizer: bool = False,
     uses_head: bool = True,
+    changes_dtype: bool = False,
 ) -> Callable[[PassFunction], PassFunction]:
     """Register `function` as the implementation of pass `name`, with the facts it declares."""
 
     def decorate(function: PassFunction) -> PassFunction:
         if name in REGISTRY:
             raise ValueError(f"pass {name!r} registered twice")
-        REGISTRY[name] = PassSpec(name, config, stage, function, summary, trains_head, changes_tokenizer, uses_head)
+        REGISTRY[name] = PassSpec(
+            name, config, stage, function, summary, trains_head, changes_tokenizer, uses_head, changes_dtype
+        )
         return function
 
     return decorate

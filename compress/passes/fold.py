@@ -23,7 +23,7 @@ class FoldConfig(PassConfig):
 @register("fold", FoldConfig, Stage.TORCH, "remove idle heads and FFN neurons; the model gets smaller")
 def fold_pass(config: FoldConfig, artifact: Artifact) -> tuple[Artifact, dict[str, Any]]:
     from compress.pruning.flops import encoder_cost
-    from compress.pruning.fold import fold, foldable_architecture, layout, silence_sparse_heads
+    from compress.pruning.folding import fold, foldable_architecture, layout, silence_sparse_heads
 
     foldable_architecture(artifact.model)
     before = encoder_cost(artifact.model)

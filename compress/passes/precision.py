@@ -18,7 +18,9 @@ class PrecisionConfig(PassConfig):
     dtype: Literal["bf16", "fp16"] = "bf16"
 
 
-@register("precision", PrecisionConfig, Stage.TORCH, "cast PyTorch weights to bf16 or fp16 for serving")
+@register(
+    "precision", PrecisionConfig, Stage.TORCH, "cast PyTorch weights to bf16 or fp16 for serving", changes_dtype=True
+)
 def precision(config: PrecisionConfig, artifact: Artifact) -> tuple[Artifact, dict[str, Any]]:
     import torch
 

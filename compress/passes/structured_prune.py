@@ -35,7 +35,7 @@ def structured_prune(config: StructuredPruneConfig, artifact: Artifact) -> tuple
 
     from compress.architectures import encoder_layers
     from compress.pruning.flops import encoder_cost
-    from compress.pruning.fold import fold, foldable_architecture, layout
+    from compress.pruning.folding import fold, foldable_architecture, layout
 
     model = artifact.model
     arch = foldable_architecture(model, "structured_prune")

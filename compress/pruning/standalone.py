@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from compress.architectures import architecture
-from compress.pruning.fold import LAYOUT_KEY
+from compress.pruning.folding import LAYOUT_KEY
 
 MODULE = "modeling_compress_pruned"
 CLASS = "PrunedForSequenceClassification"

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from compress.batching import Encoded
 from compress.training.checkpoint import Checkpointer, Position
 from compress.training.cost import CostMeter
-from compress.training.precision import plan_precision
+from compress.training.mixed_precision import plan_precision
 from compress.training.settings import RunContext, TrainingOptions
 
 LOG = logging.getLogger("compress")
