@@ -22,22 +22,18 @@ class FoldConfig(PassConfig):
 
 @register("fold", FoldConfig, Stage.TORCH, "remove idle heads and FFN neurons; the model gets smaller")
 def fold_pass(config: FoldConfig, artifact: Artifact) -> tuple[Artifact, dict[str, Any]]:
-    from compress.pruning.flops import encoder_cost
-    from compress.pruning.folding import fold, foldable_architecture, layout, silence_sparse_heads
+    from compress.pruning.folding import fold, foldable_architecture, silence_sparse_heads
+    from compress.pruning.structure import StructureChange
 
-    foldable_architecture(artifact.model)
-    before = encoder_cost(artifact.model)
-    layout_before = layout(artifact.model)
-    parameters_before = sum(p.numel() for p in artifact.model.parameters())
-    silenced = silence_sparse_heads(artifact.model, config.head_threshold) if config.head_threshold else None
-    removed = fold(artifact.model)
-    after = encoder_cost(artifact.model)
-    return replace(artifact, model_changed=True), {
-        "removed": removed,
-        "nearly_empty_heads_removed": silenced,
-        "layout_before": layout_before,
-        "layout": layout(artifact.model),
-        "encoder_linear_parameters": [before["linear_parameters"], after["linear_parameters"]],
-        "encoder_flops_reduction": round(1 - after["flops"] / before["flops"], 4),
-        "parameter_reduction": round(1 - sum(p.numel() for p in artifact.model.parameters()) / parameters_before, 4),
-    }
+    model = artifact.model
+    foldable_architecture(model)
+    silenced: list[Any] = []
+
+    def shrink() -> dict[str, Any]:
+        if config.head_threshold:
+            silenced.append(silence_sparse_heads(model, config.head_threshold))
+        return fold(model)
+
+    change = StructureChange.measure(model, shrink)
+    details = {**change.details(), "nearly_empty_heads_removed": silenced[0] if silenced else None}
+    return replace(artifact, model_changed=True), details

@@ -34,8 +34,8 @@ def structured_prune(config: StructuredPruneConfig, artifact: Artifact) -> tuple
     import torch
 
     from compress.architectures import encoder_layers
-    from compress.pruning.flops import encoder_cost
-    from compress.pruning.folding import fold, foldable_architecture, layout
+    from compress.pruning.folding import fold, foldable_architecture
+    from compress.pruning.structure import StructureChange
 
     model = artifact.model
     arch = foldable_architecture(model, "structured_prune")
@@ -50,34 +50,29 @@ def structured_prune(config: StructuredPruneConfig, artifact: Artifact) -> tuple
             head_scores.append((_head_importance(output.weight, part, config.importance), index, part))
         per_neuron = _neuron_importance(ffn_in, ffn_out, config.importance)
         neuron_scores += [(float(s), index, slice(j, j + 1)) for j, s in enumerate(per_neuron)]
-    before = encoder_cost(model)
-    layout_before = layout(model)
-    with torch.no_grad():
-        for scores, fraction, name in (
-            (head_scores, config.heads, arch.attention_output),
-            (neuron_scores, config.neurons, arch.ffn_out),
-        ):
-            layers = encoder_layers(model)
-            per_layer = {i: sum(1 for _, j, _ in scores if j == i) for i in range(len(layers))}
-            target, done = int(len(scores) * fraction), 0
-            for _, index, part in sorted(scores, key=lambda item: item[0]):
-                if done == target:
-                    break
-                if per_layer[index] > 1:  # every layer keeps at least one head and one neuron
-                    layers[index].get_submodule(name).weight[:, part] = 0
-                    per_layer[index] -= 1
-                    done += 1
-    model.zero_grad(set_to_none=True)
-    removed = fold(model)
-    after = encoder_cost(model)
-    return replace(artifact, model_changed=True), {
-        "importance": config.importance,
-        "removed": removed,
-        "layout_before": layout_before,
-        "layout": layout(model),
-        "encoder_flops_reduction": round(1 - after["flops"] / before["flops"], 4),
-        "encoder_linear_parameters": [before["linear_parameters"], after["linear_parameters"]],
-    }
+
+    def shrink() -> dict[str, Any]:
+        """Zero the least important heads' and neurons' weights, ranked across layers, then fold them away."""
+        with torch.no_grad():
+            for scores, fraction, name in (
+                (head_scores, config.heads, arch.attention_output),
+                (neuron_scores, config.neurons, arch.ffn_out),
+            ):
+                layers = encoder_layers(model)
+                per_layer = {i: sum(1 for _, j, _ in scores if j == i) for i in range(len(layers))}
+                target, done = int(len(scores) * fraction), 0
+                for _, index, part in sorted(scores, key=lambda item: item[0]):
+                    if done == target:
+                        break
+                    if per_layer[index] > 1:  # every layer keeps at least one head and one neuron
+                        layers[index].get_submodule(name).weight[:, part] = 0
+                        per_layer[index] -= 1
+                        done += 1
+        model.zero_grad(set_to_none=True)
+        return fold(model)
+
+    change = StructureChange.measure(model, shrink)
+    return replace(artifact, model_changed=True), {"importance": config.importance, **change.details()}
 
 
 def _head_importance(weight: Any, part: slice, kind: str) -> float:

@@ -5,14 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from compress.pruning.structure import StructureChange
+
 
 def pruning_record(passes: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The last pass that changed the structure (fold or structured_prune), with the masking pass before it."""
-    shaped = [p for p in passes if "layout" in p["details"]]
-    if not shaped:
+    changes = [c for c in (StructureChange.from_details(p["details"]) for p in passes) if c is not None]
+    if not changes:
         return None
     masked = next((p for p in passes if "masked_fraction" in p["details"]), None)
-    return {"structure": shaped[-1]["details"], "masking": masked["details"] if masked else None}
+    return {"structure": changes[-1], "masking": masked["details"] if masked else None}
 
 
 def structure_plot(record: dict[str, Any], path: Path) -> None:
@@ -22,7 +24,7 @@ def structure_plot(record: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    before, after = record["structure"]["layout_before"], record["structure"]["layout"]
+    before, after = record["structure"].layout_before, record["structure"].layout
     kept = np.array(
         [
             [a / b for a, b in zip(after["heads"], before["heads"], strict=False)],
@@ -53,9 +55,10 @@ def structure_plot(record: dict[str, Any], path: Path) -> None:
 
 
 def pruning_section(record: dict[str, Any]) -> str:
-    structure, masking = record["structure"], record["masking"]
-    before, after = structure["layout_before"], structure["layout"]
-    linear = structure["encoder_linear_parameters"]
+    structure: StructureChange = record["structure"]
+    masking = record["masking"]
+    before, after = structure.layout_before, structure.layout
+    linear = structure.encoder_linear_parameters
     lines = []
     if masking:
         nominal = masking.get("nominal_sparsity")
@@ -66,10 +69,10 @@ def pruning_section(record: dict[str, Any]) -> str:
     lines += [
         f"- realized: encoder linear parameters {linear[0]:,} -> {linear[1]:,} "
         f"({1 - linear[1] / linear[0]:.1%} fewer); "
-        f"encoder FLOPs at 64 tokens {structure['encoder_flops_reduction']:.1%} fewer"
+        f"encoder FLOPs at 64 tokens {structure.encoder_flops_reduction:.1%} fewer"
         + (
-            f"; whole model {structure['parameter_reduction']:.1%} fewer parameters"
-            if "parameter_reduction" in structure
+            f"; whole model {structure.parameter_reduction:.1%} fewer parameters"
+            if structure.parameter_reduction == structure.parameter_reduction  # NaN: not in an older report
             else ""
         ),
         "",
