@@ -47,7 +47,8 @@ def run_recipe(recipe: Recipe, options: RunOptions, log: Log = print) -> dict[st
     """Execute `recipe`; returns the report dict. The output folder appears only on success.
 
     Under `accelerate launch`/torchrun every process runs the training passes together; only
-    the main process exports, benchmarks and writes. Torch's thread count is put back afterwards.
+    the main process exports, benchmarks and writes. Torch's thread count and random state are
+    put back afterwards: a caller of the Python API finds them as they were.
     """
     started = time.perf_counter()
     model_ref, data_ref = options.model or recipe.model, options.data or recipe.data.path
@@ -57,7 +58,9 @@ def run_recipe(recipe: Recipe, options: RunOptions, log: Log = print) -> dict[st
         raise CompressError("no data: pass --data or set 'data.path' in the recipe")
     inputs = (model_ref, data_ref, options.recipe_path)
     out = check_destination(options.out, options.overwrite, inputs)
-    with torch_threads(torch_thread_cap(log)):
+    import torch
+
+    with torch_threads(torch_thread_cap(log)), torch.random.fork_rng(devices=[]):
         return _run_recipe(recipe, options, model_ref, data_ref, out, inputs, started, log)
 
 

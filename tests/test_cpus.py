@@ -68,11 +68,14 @@ def test_torch_threads_are_capped_unless_omp_num_threads_decides(monkeypatch):
         torch.set_num_threads(before)
 
 
-def test_the_thread_count_comes_back_after_a_block_or_a_run(tiny_classifier_dir, toy_data, tmp_path):
+def test_thread_count_and_random_state_come_back_after_a_block_or_a_run(tiny_classifier_dir, toy_data, tmp_path):
     import torch
 
     from compress.cli import main
 
+    torch.manual_seed(1234)
+    expected_draw = torch.rand(3)
+    torch.manual_seed(1234)
     before = torch.get_num_threads()
     with cpus.torch_threads(1):
         assert torch.get_num_threads() == 1
@@ -104,3 +107,4 @@ def test_the_thread_count_comes_back_after_a_block_or_a_run(tiny_classifier_dir,
         == 0
     )
     assert torch.get_num_threads() == before
+    assert torch.equal(torch.rand(3), expected_draw)  # the run's seeding did not touch the caller's RNG
