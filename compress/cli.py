@@ -119,6 +119,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _predict(args)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "sweep":
+        from compress.sweep import load_sweep, run_sweep
+
+        outcomes = run_sweep(load_sweep(args.file), args.model, args.data, args.out, args.address)
+        failed = [o.name for o in outcomes if o.status == "failed"]
+        print(f"sweep: {len(outcomes) - len(failed)} of {len(outcomes)} runs finished; {args.out / 'sweep.json'}")
+        return 1 if failed else 0
     from compress.outputs import check_writable
     from compress.runner import RunOptions, bench_models, run_recipe
 

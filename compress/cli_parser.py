@@ -151,6 +151,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-text-chars", type=int, default=10_000)
     serve.add_argument("--trust-remote-code", action="store_true")
 
+    sweep = commands.add_parser(
+        "sweep", parents=[common], help="train a study's runs as Ray tasks (local Ray, or --address for a cluster)"
+    )
+    sweep.add_argument("file", type=Path, help="YAML/JSON: runs: [{name, recipe, model, set, cpus, gpus}]")
+    sweep.add_argument("--model", help="model for runs that name none")
+    sweep.add_argument("--data", required=True)
+    sweep.add_argument("--out", required=True, type=Path, help="one folder per run; finished runs are skipped")
+    sweep.add_argument("--address", help="an existing Ray cluster (default: start Ray on this machine)")
+
     commands.add_parser("passes", help="list the available passes", parents=[common])
     return parser
 

@@ -10,5 +10,5 @@ trap 'rm -rf "$TOOLS"' EXIT
 python3 -m venv "$TOOLS/venv"
 "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check pip-tools
 cd "$ROOT"
-"$TOOLS/venv/bin/pip-compile" --quiet --strip-extras --no-emit-index-url --no-emit-find-links --unsafe-package torch --extra train --extra energy --extra serve \
+"$TOOLS/venv/bin/pip-compile" --quiet --strip-extras --no-emit-index-url --no-emit-find-links --unsafe-package torch --extra train --extra energy --extra serve --extra study \
   --extra demo --extra test --output-file requirements.lock pyproject.toml
