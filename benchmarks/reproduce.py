@@ -10,17 +10,16 @@ rounds), so speedups are same-process ratios. Trained rows report mean ± spread
         --out runs/reproduce [--quick]
 
 `--teacher` is the output folder of `compress run recipes/finetune.yaml` (reused, never retrained).
-Teacher logits are cached by every distilling pass. Finished runs are reused when the command is
-started again with the same --out. Writes OUT/RESULTS.md and OUT/results.png; copy them to
-benchmarks/ to publish. --quick: one seed, 25% only, one epoch per training pass (a smoke run: 15 min
-with --jobs 2 on an AMD EPYC without AVX-512, the slowest 2-core machine seen).
---jobs N: N trainings at a time, sharing the cores (the benchmark still runs alone; the rows'
-training times then measure shared cores). On 2 cores two one-thread KD runs together took 172 s
-against 222 s one after the other at two threads, but the --quick matrix of that time (two epochs
-per pass), four uneven runs, only fell from ~12 to ~11 min: it pays where many runs of similar
-length queue, or on more cores. The full matrix with --jobs 2 took 89 min on a 2-core Intel Xeon
-(seed pairs ran side by side: a pair of 25% pruning runs 877 s, against ~695 s for one alone on
-the AMD machine of the first full run).
+Teacher logits are cached by every distilling pass. Trainings run as Ray tasks (`compress sweep`'s
+machinery): a local Ray by default, each run asking for `--cpus-per-run` CPUs (and using as many
+threads), or an existing cluster with `--address` (then --out must be on a file system every node
+shares). Finished runs are skipped when the command is started again with the same --out, and a
+run that stopped after a checkpoint resumes; a failed run is reported and its row left out. The
+benchmark then runs alone, in this process's machine. Writes OUT/RESULTS.md and OUT/results.png;
+copy them to benchmarks/ to publish. --quick: one seed, 25% only, one epoch per training pass (a
+smoke run). On 2 cores, two one-thread trainings side by side (`--cpus-per-run 1`) finished sooner
+than one after the other at two threads (172 s against 222 s for a KD pair, measured with the
+thread pool this replaced); the full matrix that way took 89 min on a 2-core Intel Xeon.
 The full matrix trains pruning for 6+3 epochs at 25% and 4+2 at 50/75% instead of the
 recipes' 10+6, to fit ~2 hours.
 """
@@ -29,11 +28,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import mean
@@ -92,76 +89,58 @@ def matrix(quick: bool) -> list[Config]:
 
 
 def train_all(tasks: list[tuple[Config, int]], args: argparse.Namespace) -> dict[tuple[str, int], Path]:
-    """Train every (row, seed), `--jobs` at a time. Each job gets its share of the cores as
-    threads: small-batch training does not use two threads well, so two one-thread jobs on two
-    cores finish sooner than the same jobs one after the other. With more than one job each
-    run's output goes to a log file beside it instead of the console."""
-    from compress.cpus import default_threads
+    """Train every (row, seed) as a Ray task (`compress sweep`'s machinery: local Ray, or
+    --address for a cluster), then quantize the rows that ask for int8, a second wave reading the
+    first's outputs. Finished runs are skipped; a failed run is reported and its row dropped."""
+    from compress.sweep import RunSpec, run_sweep
 
-    threads = str(max(1, default_threads() // args.jobs))
-    env = os.environ | ({"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads} if args.jobs > 1 else {})
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {(config.name, seed): pool.submit(train, config, seed, args, env) for config, seed in tasks}
-    return {key: future.result() for key, future in futures.items()}
-
-
-def _run(command: list[str], env: dict[str, str], log: Path | None) -> None:
-    print("+", " ".join(command), flush=True)
-    if log is None:
-        subprocess.run(command, check=True, env=env)
-        return
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "w", encoding="utf-8") as handle:
-        subprocess.run(command, check=True, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    runs_root = args.out / "runs"
+    trained = [(c, seed) for c, seed in tasks if c.trained]
+    specs = [
+        RunSpec(
+            name=run_folder(config, seed, args).name,
+            recipe=REPO / "recipes" / config.recipe,
+            model={"teacher": str(args.teacher / "model"), "base": "minilm"}[config.model],
+            set=(f"seed={seed}", *config.sets),
+            cpus=args.cpus_per_run,
+        )
+        for config, seed in trained
+    ]
+    outcomes = run_sweep(tuple(specs), None, args.data, runs_root, args.address)
+    quantized = [
+        RunSpec(
+            name=f"{spec.name}-int8",
+            recipe=REPO / "recipes" / "int8-dynamic.yaml",
+            model=str(runs_root / spec.name / "model"),
+            cpus=args.cpus_per_run,
+        )
+        for spec, (config, _), outcome in zip(specs, trained, outcomes, strict=True)
+        if config.int8 and outcome.status != "failed"
+    ]
+    untrained = [
+        RunSpec(
+            name=run_folder(config, seed, args).name,
+            recipe=REPO / "recipes" / config.recipe,
+            model=str(args.teacher / "model"),
+            cpus=args.cpus_per_run,
+        )
+        for config, seed in tasks
+        if not config.trained
+    ]
+    outcomes += run_sweep(tuple(quantized + untrained), None, args.data, runs_root, args.address)
+    failed = [o.name for o in outcomes if o.status == "failed"]
+    if failed:
+        print(f"failed runs (see their logs in {runs_root}): {', '.join(failed)}", flush=True)
+    return {
+        (config.name, seed): run_folder(config, seed, args)
+        for config, seed in tasks
+        if run_folder(config, seed, args).name not in failed
+        and (not config.int8 or f"{run_folder(config, seed, args).name}-int8" not in failed)
+    }
 
 
 def run_folder(config: Config, seed: int, args: argparse.Namespace) -> Path:
     return args.out / "runs" / f"{slug(config.name)}-{seed}"
-
-
-def train(config: Config, seed: int, args: argparse.Namespace, env: dict[str, str]) -> Path:
-    out = run_folder(config, seed, args)
-    logs = out.parent if args.jobs > 1 else None  # one job at a time writes to the console
-    if not (out / "report.json").is_file():
-        model = {"teacher": str(args.teacher / "model"), "base": "minilm"}[config.model]
-        command = [
-            sys.executable,
-            "-m",
-            "compress",
-            "run",
-            str(REPO / "recipes" / config.recipe),
-            "--model",
-            model,
-            "--data",
-            args.data,
-            "--out",
-            str(out),
-            "--overwrite",
-            "--set",
-            f"seed={seed}",
-            *NO_BENCH,
-        ]
-        for item in config.sets:
-            command += ["--set", item]
-        _run(command, env, logs / f"{out.name}.log" if logs else None)
-    if config.int8 and not (out.parent / f"{out.name}-int8" / "report.json").is_file():
-        command = [
-            sys.executable,
-            "-m",
-            "compress",
-            "run",
-            str(REPO / "recipes" / "int8-dynamic.yaml"),
-            "--model",
-            str(out / "model"),
-            "--data",
-            args.data,
-            "--out",
-            str(out.parent / f"{out.name}-int8"),
-            "--overwrite",
-            *NO_BENCH,
-        ]
-        _run(command, env, logs / f"{out.name}-int8.log" if logs else None)
-    return out
 
 
 def slug(name: str) -> str:
@@ -199,12 +178,9 @@ def measure(candidates: dict[str, str], args: argparse.Namespace) -> dict:
 def main() -> None:
     parser = study_parser(__doc__)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument(
-        "--jobs", type=int, default=1, help="trainings at a time, sharing the cores (the benchmark runs alone)"
-    )
+    parser.add_argument("--cpus-per-run", type=float, default=2, help="CPUs (and threads) each training asks Ray for")
+    parser.add_argument("--address", help="an existing Ray cluster (default: start Ray on this machine)")
     args = parser.parse_args()
-    if args.jobs < 1:
-        parser.error("--jobs must be at least 1")
     seeds = args.seeds[:1] if args.quick else args.seeds
     configs = matrix(args.quick)
     tasks = [(c, seed) for c in configs for seed in (seeds if c.trained else [0])]
@@ -234,7 +210,8 @@ def main() -> None:
     finished = time.monotonic()
     wall = (
         f"Wall time of the command: {(finished - started) / 60:.0f} min; training {(trained - started) / 60:.0f} min "
-        f"({fresh} of {len(tasks)} runs trained by this invocation, {args.jobs} at a time), benchmark "
+        f"({fresh} of {len(tasks)} runs trained by this invocation, as Ray tasks of {args.cpus_per_run:g} CPUs), "
+        "benchmark "
         f"{(finished - trained) / 60:.0f} min{'' if fresh_bench else ' (reused)'}."
     )
     write(report, rows, candidates, args, wall)
@@ -281,7 +258,7 @@ def write(report: dict, rows: list, candidates: dict[str, str], args: argparse.N
         + " --out "
         + str(args.out)
         + (" --quick" if args.quick else "")
-        + (f" --jobs {args.jobs}" if args.jobs > 1 else "")
+        + (f" --cpus-per-run {args.cpus_per_run:g}" if args.cpus_per_run != 2 else "")
         + "`",
         "",
         wall,
