@@ -49,6 +49,17 @@ class Outcome:
     status: Literal["done", "skipped", "failed"]
     seconds: float = 0.0
     error: str | None = None
+    selection_accuracy: float | None = None  # of the run's last training pass: what a sweep selects by
+
+
+def selection_accuracy(out: Path) -> float | None:
+    """The selection-split accuracy a finished run's last training pass kept."""
+    try:
+        passes = json.loads((out / "report.json").read_text(encoding="utf-8"))["passes"]
+    except (OSError, ValueError, KeyError):
+        return None
+    scores = [p["details"]["selection_accuracy"] for p in passes if "selection_accuracy" in p.get("details", {})]
+    return scores[-1] if scores else None
 
 
 def load_sweep(path: Path) -> tuple[RunSpec, ...]:
@@ -118,7 +129,11 @@ def run_sweep(
         raise CompressError(f"no model for {', '.join(missing)}: give --model or a model per run")
     root.mkdir(parents=True, exist_ok=True)
     todo = [run for run in runs if not finished(root / run.name)]
-    outcomes = {run.name: Outcome(run.name, "skipped") for run in runs if run not in todo}
+    outcomes = {
+        run.name: Outcome(run.name, "skipped", selection_accuracy=selection_accuracy(root / run.name))
+        for run in runs
+        if run not in todo
+    }
     if todo:
         ray = require("ray", "study", "fanning a study out")
         started_here = not ray.is_initialized()
@@ -133,7 +148,8 @@ def run_sweep(
             log(f"sweep: {len(todo)} run(s) on Ray ({len(outcomes)} already finished)")
             for name, future in futures.items():
                 try:
-                    outcomes[name] = Outcome(name, "done", round(ray.get(future), 1))
+                    seconds = round(ray.get(future), 1)
+                    outcomes[name] = Outcome(name, "done", seconds, selection_accuracy=selection_accuracy(root / name))
                 except Exception as exc:  # a failed task re-raises its error here, wrapped by Ray
                     outcomes[name] = Outcome(name, "failed", error=first_line(getattr(exc, "cause", None) or exc))
                 log(

@@ -53,6 +53,7 @@ def test_runs_train_on_ray_a_failure_stays_its_own_and_a_rerun_skips_what_finish
     out = tmp_path / "runs"
     first = run_sweep(load_sweep(sweep), str(tiny_classifier_dir), str(toy_data), out, log=lambda _: None)
     assert [(o.name, o.status) for o in first] == [("ft-s1", "done"), ("ft-s2", "done"), ("bad", "failed")]
+    assert all(0 <= o.selection_accuracy <= 1 for o in first[:2]) and first[2].selection_accuracy is None
     assert "exit 2" in first[2].error and "epochz" in first[2].error
     reports = [json.loads((out / name / "report.json").read_text()) for name in ("ft-s1", "ft-s2")]
     assert [r["recipe"]["seed"] for r in reports] == [1, 2] and all("benchmark" not in r for r in reports)
