@@ -289,3 +289,19 @@ def test_a_resumed_run_reads_the_tokenizer_it_trained_instead_of_training_anothe
     monkeypatch.setattr(transfer, "train_tokenizer", refuse)
     again, _ = vocab_transfer(VocabTransferConfig(vocab_size=60, min_frequency=1), artifact(resume=True))
     assert again.tokenizer.get_vocab() == first.tokenizer.get_vocab()
+
+
+def test_trim_vocab_keeps_the_tokens_of_an_unlabeled_corpus_too(tmp_path, toy_data):
+    from compress.passes.trim_vocab import TrimVocabConfig, trim_vocab
+    from compress.testing import tiny_artifact
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("q\n\nz q\n")
+    plain, _ = trim_vocab(TrimVocabConfig(keep_characters=False), tiny_artifact(tmp_path / "a", toy_data))
+    with_corpus, details = trim_vocab(
+        TrimVocabConfig(keep_characters=False, corpus=corpus), tiny_artifact(tmp_path / "b", toy_data)
+    )
+    assert "q" not in plain.tokenizer.get_vocab() and {"q", "z"} <= set(with_corpus.tokenizer.get_vocab())
+    assert details["tokens"][1] == len(plain.tokenizer) + 2
+    with pytest.raises(CompressError, match="corpus not found"):
+        trim_vocab(TrimVocabConfig(corpus=tmp_path / "missing.txt"), tiny_artifact(tmp_path / "c", toy_data))
