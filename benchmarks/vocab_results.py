@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from compress.measure.metrics import paired_change
-from compress.report.study import mean_spread
+from compress.report.study import group_change, mean_spread
 
 
 def load(path: Path) -> dict:
@@ -66,6 +66,9 @@ def main() -> None:
             p for p in [runs / "minilm-teacher-s42"] if (p / "report.json").is_file()
         ],
         "vocab_transfer + fine-tuning (new teacher)": teachers,
+        "vocab_transfer + masked-LM adaptation + fine-tuning": sorted(
+            p for p in runs.glob("teacher-mlm-s*") if (p / "report.json").is_file()
+        ),
     }
     for label, folders in groups.items():
         if not folders:
@@ -78,7 +81,20 @@ def main() -> None:
             f"| {mean_spread([100 * e['quality']['macro_f1']['value'] for e in entries])} "
             f"| {change['value']:+.1f} [{change['ci_low']:+.1f}, {change['ci_high']:+.1f}] | {', '.join(epochs)} |"
         )
-    for bench in ("bench-vocab", "bench-fast"):
+    adapted = groups["vocab_transfer + masked-LM adaptation + fine-tuning"]
+    if adapted and teachers:
+        before = [np.array(row(load(f), "pytorch fp32")["predictions"]) for f in teachers]
+        after = [np.array(row(load(f), "pytorch fp32")["predictions"]) for f in adapted]
+        effect = group_change(targets, before, after)
+        mlm = next(p["details"] for p in load(adapted[0])["passes"] if p["name"] == "adapt_mlm")
+        print(
+            f"\nMasked-LM adaptation against none ({len(adapted)} seeds against {len(teachers)}, each side "
+            f"averaged over its seeds): {effect['value']:+.1f} points [paired 95% CI {effect['ci_low']:+.1f}, "
+            f"{effect['ci_high']:+.1f}]. Adaptation: {mlm['texts']['train']} texts, {mlm['steps']} steps, held-out "
+            f"masked-LM loss {mlm['heldout_mlm_loss'][0]:.2f} -> {mlm['heldout_mlm_loss'][1]:.2f}, "
+            f"{mlm['seconds'] / 60:.0f} min (shared cores)."
+        )
+    for bench in ("bench-vocab", "bench-fast", "bench-fast2"):
         if not (runs / bench / "report.json").is_file():
             continue
         report = load(runs / bench)
@@ -110,22 +126,36 @@ def main() -> None:
             f"{', '.join(env['int8_instructions'])}."
         )
         if bench == "bench-vocab":
-            trim_coverage(report, runs)
+            trimmed = next(
+                (e for e in report["benchmark"]["candidates"] if e["name"] == "runs/vocab/trim-int8:model"), None
+            )
+            if trimmed is not None:
+                trim_coverage(report, trimmed, runs / "trim-int8")
+    if (runs / "trim-corpus-int8" / "report.json").is_file():
+        report = load(runs / "trim-corpus-int8")
+        trimmed, details = row(report, "pytorch fp32"), report["passes"][0]["details"]
+        vs = trimmed["vs_baseline"]
+        print(
+            f"\n## trim_vocab keeping the corpus's tokens too (`trim-corpus-int8`, against "
+            f"`{report['inputs']['model']}`)\n\n"
+            f"Tokens {details['tokens'][0]:,} -> {details['tokens'][1]:,}; fp32 model "
+            f"{vs['size_reduction']:.2f}x smaller on disk; agreement with the untrimmed model on test "
+            f"{100 * trimmed['agreement_with_baseline']:.1f}%; "
+            f"accuracy {100 * trimmed['quality']['accuracy']['value']:.1f}% against "
+            f"{100 * report['benchmark']['baseline']['quality']['accuracy']['value']:.1f}%."
+        )
+        trim_coverage(report, trimmed, runs / "trim-corpus-int8")
 
 
-def trim_coverage(report: dict, runs: Path) -> None:
-    """Agreement of the trimmed model with the untrimmed one, on test headlines whose tokens were all
-    kept and on the others (predictions from the bench report, both in split order)."""
+def trim_coverage(report: dict, trimmed: dict, trim_run: Path) -> None:
+    """Agreement of the trimmed model with the untrimmed one (the report's baseline), on test
+    headlines whose tokens were all kept and on the others (predictions in split order)."""
     from transformers import AutoTokenizer
 
     from compress.data import load_task_data
 
-    rows = {e["name"]: e for e in [report["benchmark"]["baseline"], *report["benchmark"]["candidates"]]}
-    trimmed = next((e for n, e in rows.items() if n.startswith("runs/vocab/trim-int8:model")), None)
-    if trimmed is None:
-        return
-    old = AutoTokenizer.from_pretrained(runs / "minilm-teacher-s42" / "model")
-    kept = set(AutoTokenizer.from_pretrained(runs / "trim-int8" / "model").get_vocab())
+    old = AutoTokenizer.from_pretrained(trim_run.parent / "minilm-teacher-s42" / "model")
+    kept = set(AutoTokenizer.from_pretrained(trim_run / "model").get_vocab())
     texts = load_task_data(report["inputs"]["data"]).evaluation.texts
     ids = old(list(texts), add_special_tokens=False, truncation=True, max_length=126)["input_ids"]
     covered = np.array([all(t in kept for t in old.convert_ids_to_tokens(i)) for i in ids])

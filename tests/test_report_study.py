@@ -43,3 +43,18 @@ def test_training_cost_sums_the_training_passes_and_names_the_energy_method():
 def test_the_study_plot_is_written(tmp_path):
     study_plot([("kd", 2.0, 75.0), ("int8", 3.1, 74.2)], 75.5, tmp_path / "study.png")
     assert (tmp_path / "study.png").stat().st_size > 1000
+
+
+def test_a_group_change_averages_each_side_over_its_own_seeds():
+    import numpy as np
+
+    from compress.measure.metrics import paired_change
+    from compress.report.study import group_change
+
+    labels = np.array([0, 1, 2, 0] * 25)
+    wrong_first_four = labels.copy()
+    wrong_first_four[:4] = (labels[:4] + 1) % 3
+    change = group_change(labels, [labels, wrong_first_four], [labels])  # baseline seeds 100% and 96%
+    assert change["value"] == pytest.approx(2.0) and change["ci_low"] <= 2.0 <= change["ci_high"]
+    one = group_change(labels, [labels], [wrong_first_four])
+    assert one == paired_change(labels, labels, [wrong_first_four])  # one baseline seed: the paired change

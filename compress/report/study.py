@@ -69,3 +69,23 @@ def study_plot(
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
+
+
+def group_change(
+    labels: np.ndarray,
+    baselines: Sequence[np.ndarray],
+    candidates: Sequence[np.ndarray],
+    resamples: int = 1000,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Accuracy change in points of one configuration against another, each averaged over its own
+    seeds, with a paired percentile-bootstrap 95% interval over the examples (both sides scored on
+    the same resampled examples). With one baseline seed it equals `paired_change`."""
+    if not baselines or not candidates:
+        raise ValueError("no predictions")
+    per_example = np.mean([(labels == c).astype(float) for c in candidates], axis=0) - np.mean(
+        [(labels == b).astype(float) for b in baselines], axis=0
+    )
+    rows = np.random.default_rng(seed).integers(0, len(labels), size=(resamples, len(labels)))
+    low, high = np.percentile(100 * per_example[rows].mean(axis=1), [2.5, 97.5])
+    return {"value": float(100 * per_example.mean()), "ci_low": float(low), "ci_high": float(high)}
