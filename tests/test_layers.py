@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, ...]] = [
         "compress.serve",
         "compress.testing",
     ),
-    ("compress.runner", "compress.regress"),
+    ("compress.runner", "compress.regress", "compress.sweep"),
     ("compress.recipe",),
     ("compress.passes",),
     ("compress.onnx_tools",),

@@ -207,3 +207,26 @@ def test_compress_run_under_torchrun_trains_in_two_processes_and_writes_once(tin
     assert report["passes"][0]["details"]["processes"] == 2
     assert (out / "model" / "model.safetensors").is_file()
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+@pytest.mark.parametrize(
+    "variables, message",
+    [
+        ({"ACCELERATE_USE_FSDP": "true"}, "FSDP"),
+        ({"ACCELERATE_USE_DEEPSPEED": "true"}, "DeepSpeed"),
+        ({"ACCELERATE_MIXED_PRECISION": "bf16"}, "set the pass's precision"),
+        ({"ACCELERATE_GRADIENT_ACCUMULATION_STEPS": "4"}, "gradient_accumulation"),
+    ],
+)
+def test_a_launch_asking_for_what_the_loop_does_not_do_is_refused(toy_data, tmp_path, monkeypatch, variables, message):
+    from compress.errors import CompressError
+
+    model, (train_split, selection) = setup_problem(toy_data, tmp_path / "v")
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(CompressError, match=message):
+        train(model, train_split, selection, TrainingOptions(epochs=1, track_energy=False), QUIET)
+    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "no")  # what a plain `accelerate launch` sets: accepted
+    monkeypatch.delenv(next(iter(variables)), raising=False)
+    if "ACCELERATE_MIXED_PRECISION" not in variables:
+        train(model, train_split, selection, TrainingOptions(epochs=1, track_energy=False), QUIET)

@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from compress.batching import Encoded
 from compress.training.checkpoint import Checkpointer, Position
 from compress.training.cost import CostMeter
+from compress.training.launch import check_launch
 from compress.training.mixed_precision import plan_precision
 from compress.training.settings import RunContext, TrainingOptions
 
@@ -143,6 +144,7 @@ def _train(
     log: Callable[[str], None],
     selection: Selection | None,
 ) -> TrainResult:
+    check_launch(options)
     state = process_state()
     rank, world, device = state.process_index, state.num_processes, state.device
     if selection is None:
