@@ -58,7 +58,10 @@ def selection_accuracy(out: Path) -> float | None:
         passes = json.loads((out / "report.json").read_text(encoding="utf-8"))["passes"]
     except (OSError, ValueError, KeyError):
         return None
-    scores = [p["details"]["selection_accuracy"] for p in passes if "selection_accuracy" in p.get("details", {})]
+    from compress.training.summary import TrainingSummary
+
+    found = (TrainingSummary.from_details(p.get("details", {})) for p in passes)
+    scores = [s.best_score for s in found if s is not None and s.selection == "accuracy"]
     return scores[-1] if scores else None
 
 

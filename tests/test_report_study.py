@@ -58,3 +58,24 @@ def test_a_group_change_averages_each_side_over_its_own_seeds():
     assert change["value"] == pytest.approx(2.0) and change["ci_low"] <= 2.0 <= change["ci_high"]
     one = group_change(labels, [labels], [wrong_first_four])
     assert one == paired_change(labels, labels, [wrong_first_four])  # one baseline seed: the paired change
+
+
+def test_a_training_summary_reads_back_as_it_was_written_and_older_details_still_read():
+    from compress.training.summary import TrainingSummary
+
+    summary = TrainingSummary(
+        best_epoch=3,
+        selection="accuracy",
+        best_score=0.8123,
+        precision={"requested": "bf16", "used": "fp32", "note": "n"},
+        processes=2,
+        cost={"wall_seconds": 12.5, "energy": {"kwh": 0.002, "method": "estimate"}},
+        epochs=[{"epoch": 1, "train_loss": 0.5, "selection_accuracy": 0.8123}],
+        resumed_at_step=40,
+    )
+    details = summary.details()
+    assert details["selection_accuracy"] == 0.8123 and details["training_cost"]["wall_seconds"] == 12.5
+    assert TrainingSummary.from_details(details) == summary
+    assert TrainingSummary.from_details({"selection_split": "dev"}) is None  # a pass that did not train
+    older = TrainingSummary.from_details({"training_cost": {"wall_seconds": 1.0}, "best_epoch": 1})
+    assert older.processes == 1 and older.precision["used"] == "fp32" and older.wall_seconds == 1.0

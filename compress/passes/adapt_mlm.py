@@ -113,6 +113,7 @@ def _adapt(
     from compress.batching import encode
     from compress.training.loop import Selection, train
     from compress.training.masked_lm import MaskedLanguageModeling, copy_encoder, heldout_loss, masked_lm_over
+    from compress.training.summary import TrainingSummary
 
     tokenizer, started = artifact.tokenizer, time.perf_counter()
     model = masked_lm_over(artifact.model, config.seed)
@@ -136,13 +137,9 @@ def _adapt(
         "texts": {"train": len(train_texts), "heldout": len(held_texts)},
         "tokens_per_text": round(float(train_encoded.lengths().mean()), 2),
         "heldout_mlm_loss": [round(before, 4), round(-result.best_score, 4)],
-        "best_epoch": result.best_epoch,
         "steps": result.steps,
-        "epochs": result.epochs,
-        "precision": result.precision,
-        "training_cost": result.cost,
         "seconds": round(time.perf_counter() - started, 1),
-        **({"resumed_at_step": result.resumed_at_step} if result.resumed_at_step is not None else {}),
+        **TrainingSummary.of(result, "heldout_mlm_score").details(),
     }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from compress.artifact import Artifact
 from compress.passes.base import PassConfig
 from compress.training.settings import RunContext, TrainingOptions
+from compress.training.summary import TrainingSummary
 
 
 class TrainingPassConfig(PassConfig, TrainingOptions):
@@ -45,15 +46,8 @@ def run_training(
         [*hooks, *option_hooks(options)],
     )
     details = {
-        "best_epoch": result.best_epoch,
         "selection_split": data.selection.name,
-        "selection_accuracy": round(result.best_score, 4),
         "train_examples": len(data.train),
-        "precision": result.precision,
-        "processes": result.processes,
-        "training_cost": result.cost,
-        "epochs": result.epochs,
+        **TrainingSummary.of(result, "accuracy").details(),
     }
-    if result.resumed_at_step is not None:
-        details["resumed_at_step"] = result.resumed_at_step
     return result, details

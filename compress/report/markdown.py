@@ -179,7 +179,9 @@ def render(report: dict[str, Any]) -> str:
 
 def training_table(passes: list[dict[str, Any]]) -> str:
     """One row per training pass: time, throughput, memory, energy (with how it was measured)."""
-    rows = [p for p in passes if "training_cost" in p["details"]]
+    from compress.training.summary import TrainingSummary
+
+    rows = [(p, s) for p in passes if (s := TrainingSummary.from_details(p["details"])) is not None]
     if not rows:
         return ""
     lines = [
@@ -187,19 +189,17 @@ def training_table(passes: list[dict[str, Any]]) -> str:
         "params | energy method |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for record in rows:
-        details, cost = record["details"], record["details"]["training_cost"]
-        energy = cost.get("energy", {})
+    for record, summary in rows:
+        details, cost, energy = record["details"], summary.cost, summary.energy
         lines.append(
-            f"| {record['name']} | {details['precision']['used']} | {details['processes']} | "
-            f"{cost['wall_seconds']:.0f} "
+            f"| {record['name']} | {summary.precision['used']} | {summary.processes} | {summary.wall_seconds:.0f} "
             f"| {cost['samples_per_second'] or 0:.1f} | {_fmt(cost['peak_memory_mb'])} | "
             f"{_fmt(energy.get('kwh', 'n/a'))} "
             f"| {_fmt(energy.get('co2_kg', 'n/a'))} | "
             f"{_count(details.get('trainable_parameters', details.get('student_parameters')))} "
             f"| {energy.get('method', 'n/a')} |"
         )
-    notes = [d["precision"]["note"] for d in (r["details"] for r in rows) if d["precision"].get("note")]
+    notes = [s.precision["note"] for _, s in rows if s.precision.get("note")]
     return "\n".join(lines + [f"\nNote: {n}" for n in notes])
 
 

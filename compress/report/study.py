@@ -38,11 +38,14 @@ def seed_change(
 
 def training_cost(report: dict[str, Any]) -> tuple[float, float | None, str | None]:
     """Training seconds and energy (kWh) summed over a run report's passes, and how energy was known."""
-    costs = [p["details"]["training_cost"] for p in report["passes"] if "training_cost" in p.get("details", {})]
-    energies = [c.get("energy", {}) for c in costs]
-    kwh = [e["kwh"] for e in energies if e.get("kwh") is not None]
-    methods = {e.get("method") for e in energies if e.get("method")}
-    return sum(c["wall_seconds"] for c in costs), (sum(kwh) if kwh else None), "; ".join(sorted(methods)) or None
+    from compress.training.summary import TrainingSummary
+
+    found = (TrainingSummary.from_details(p.get("details", {})) for p in report["passes"])
+    summaries = [s for s in found if s is not None]
+    kwh = [s.energy["kwh"] for s in summaries if s.energy.get("kwh") is not None]
+    methods = {str(s.energy["method"]) for s in summaries if s.energy.get("method")}
+    seconds = sum(s.wall_seconds for s in summaries)
+    return seconds, (sum(kwh) if kwh else None), "; ".join(sorted(methods)) or None
 
 
 def study_plot(
