@@ -30,7 +30,7 @@ def run(checkout: Path, recipe: str, case: Path, out: Path) -> int:
         "PYTHONPATH": str(checkout),
         "OMP_NUM_THREADS": "1",
         "HF_HUB_OFFLINE": "1",
-        "COMPRESS_CACHE": str(out.parent / "cache"),
+        "COMPRESS_CACHE": str(out.parent / f"{out.name}-cache"),  # no run reads the other's cache
     }
     command = [
         sys.executable,
