@@ -128,8 +128,11 @@ def test_a_recipe_adapts_on_a_corpus_between_vocabulary_transfer_and_finetuning(
     recipe = (
         f"name: mlm\npasses:\n  - vocab_transfer: {{vocab_size: 60, min_frequency: 1}}\n"
         f"  - adapt_mlm: {{corpus: {corpus}, epochs: 1, batch_size: 16, heldout_lines: 8}}\n"
-        f"  - finetune: {{epochs: 1}}\nbenchmark: {{enabled: false}}\n"
+        f"  - finetune: {{epochs: 1}}\n"
+        "benchmark: {rounds: 2, min_iterations: 4, min_seconds: 0.05, warmup: 1, bootstrap: 50, memory: false}\n"
     )
     assert run_inline_recipe(recipe, tiny_classifier_dir, toy_data, out) == 0
     details = json.loads((out / "report.json").read_text())["passes"][1]["details"]
     assert details["texts"] == {"train": 60 + 81 - 8, "heldout": 8} and len(details["heldout_mlm_loss"]) == 2
+    training_rows = [line for line in (out / "report.md").read_text().splitlines() if line.startswith("| adapt_mlm |")]
+    assert len(training_rows) == 1  # the report's training table renders the adaptation like any training pass
