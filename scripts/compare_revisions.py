@@ -21,7 +21,11 @@ REPO = Path(__file__).resolve().parent.parent
 TEXTS = ["alpha ball river", "chip stone north", "rice cloud green slow", "beta gamma chip ball"]
 EXCLUDE = {"marathi-teacher-mlm"}  # needs a corpus; new in this line of work
 # the tiny model has 2 encoder layers: students keep one of them
-OVERRIDES = {"kd-6to3": ["passes.0.layer_drop.layers=[1]"], "marathi-fast": ["passes.0.distill.student.layers=[1]"]}
+OVERRIDES = {
+    "kd-6to3": ["passes.0.layer_drop.layers=[1]"],
+    "marathi-fast": ["passes.0.distill.student.layers=[1]"],
+    "marathi-fastest": ["passes.0.distill.student.layers=[1]"],
+}
 
 
 def run(checkout: Path, recipe: str, case: Path, out: Path) -> int:
