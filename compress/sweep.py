@@ -81,6 +81,12 @@ def load_sweep(path: Path) -> tuple[RunSpec, ...]:
     return tuple(run.model_copy(update={"recipe": base / run.recipe}) for run in sweep.runs)
 
 
+def _absolute(reference: str) -> str:
+    """A local file or folder as an absolute path; anything else (a hub id, an alias) as it is."""
+    path = Path(reference).expanduser()
+    return str(path.resolve()) if path.exists() else reference
+
+
 def finished(out: Path) -> bool:
     return (out / "manifest.json").is_file()
 
@@ -130,6 +136,12 @@ def run_sweep(
     missing = [run.name for run in runs if not (run.model or model)]
     if missing:
         raise CompressError(f"no model for {', '.join(missing)}: give --model or a model per run")
+    # a Ray worker does not share this process's working folder: every local path goes absolute
+    root, data, model = root.resolve(), _absolute(data), _absolute(model) if model else model
+    runs = tuple(
+        run.model_copy(update={"recipe": run.recipe.resolve(), "model": _absolute(run.model) if run.model else None})
+        for run in runs
+    )
     root.mkdir(parents=True, exist_ok=True)
     todo = [run for run in runs if not finished(root / run.name)]
     outcomes = {

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import pytest
 from conftest import REPO
@@ -76,3 +77,17 @@ def test_bad_sweep_files_are_one_line_errors(tmp_path, text, message):
     sweep.write_text(text)
     with pytest.raises(CompressError, match=message):
         load_sweep(sweep)
+
+
+def test_local_paths_go_absolute_and_nothing_to_do_needs_no_ray(tmp_path, monkeypatch):
+    from compress.sweep import RunSpec, _absolute
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs" / "a").mkdir(parents=True)
+    (tmp_path / "runs" / "a" / "manifest.json").write_text("{}")
+    (tmp_path / "data").mkdir()
+    assert _absolute("data") == str(tmp_path / "data") and _absolute("minilm") == "minilm"
+    outcomes = run_sweep(
+        (RunSpec(name="a", recipe=Path("r.yaml")),), "minilm", "data", Path("runs"), log=lambda _: None
+    )
+    assert [o.status for o in outcomes] == ["skipped"] and (tmp_path / "runs" / "sweep.json").is_file()
