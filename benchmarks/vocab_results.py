@@ -94,7 +94,7 @@ def main() -> None:
             f"masked-LM loss {mlm['heldout_mlm_loss'][0]:.2f} -> {mlm['heldout_mlm_loss'][1]:.2f}, "
             f"{mlm['seconds'] / 60:.0f} min (shared cores)."
         )
-    for bench in ("bench-vocab", "bench-fast", "bench-fast2"):
+    for bench in ("bench-vocab", "bench-fast", "bench-fast2", "bench-fast1"):
         if not (runs / bench / "report.json").is_file():
             continue
         report = load(runs / bench)
