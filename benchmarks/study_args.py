@@ -6,10 +6,12 @@ import argparse
 from pathlib import Path
 
 
-def study_parser(doc: str | None) -> argparse.ArgumentParser:
+def study_parser(
+    doc: str | None, teacher_help: str = "output folder of recipes/finetune.yaml", seeds: list[int] | None = None
+) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--teacher", required=True, type=Path, help="output folder of recipes/finetune.yaml")
+    parser.add_argument("--teacher", required=True, type=Path, help=teacher_help)
     parser.add_argument("--data", required=True)
     parser.add_argument("--out", required=True, type=Path)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+", default=seeds or [1, 2])
     return parser
