@@ -18,13 +18,16 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 
 
 class RecordLogits(TrainHook):
-    """Notes where the logits were computed and in which dtype autocast gave them; changes nothing."""
+    """Notes where the logits were computed and which autocast dtype the loss ran under (accelerate
+    hands the model's outputs back in fp32, so the logits' own dtype does not tell); changes nothing."""
 
     def __init__(self) -> None:
         self.seen: set[tuple[str, torch.dtype]] = set()
 
     def loss(self, rows, inputs, outputs, loss):
-        self.seen.add((outputs.logits.device.type, outputs.logits.dtype))
+        device = outputs.logits.device.type
+        dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else torch.float32
+        self.seen.add((device, dtype))
         return loss
 
 
@@ -49,11 +52,13 @@ def test_mixed_precision_trains_on_cuda_and_keeps_fp32_weights(toy_data, tmp_pat
 
 
 def test_fp16_uses_a_gradient_scaler_and_bf16_does_not():
-    from compress.training.mixed_precision import plan_precision
+    from compress.training.accelerated import accelerator_for
 
-    device = torch.device("cuda")
-    assert isinstance(plan_precision("fp16", device).scaler(device), torch.amp.GradScaler)
-    assert plan_precision("bf16", device).scaler(device) is None
+    model = torch.nn.Linear(2, 2)
+    with accelerator_for("fp16", model) as accelerator:
+        assert isinstance(accelerator.scaler, torch.amp.GradScaler)
+    with accelerator_for("bf16", model) as accelerator:
+        assert accelerator.scaler is None
 
 
 @pytest.mark.parametrize("dtype", ["fp16", "bf16"])

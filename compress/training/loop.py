@@ -5,13 +5,17 @@ adapters) are `TrainHook`s passed in, never subclasses of a trainer: the loop ow
 the optimizer and schedule, precision, data parallelism, checkpoints, evaluation and
 best-checkpoint selection, and nothing else.
 
-Data parallelism: launched with `accelerate launch` (or torchrun), accelerate's process state
-sets up the process group; each process takes an equal share of every global batch, DDP
-averages gradients, and metrics are summed across processes.
+Each call runs under an `accelerate.Accelerator` (`compress.training.accelerated`): it wraps the
+model for data parallelism when launched with `accelerate launch` or torchrun, runs the forward
+pass in the pass's mixed precision (fp16 with loss scaling), and does backward and clipping. The
+loop keeps the batching: every process takes a weighted share of each global batch, so that an
+uneven last batch averages exactly as in one process and hooks can index the training set by
+row; metrics are summed across processes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import sys
@@ -24,10 +28,11 @@ import torch
 from tqdm.auto import tqdm
 
 from compress.batching import Encoded
+from compress.training.accelerated import accelerator_for
 from compress.training.checkpoint import Checkpointer, Position
 from compress.training.cost import CostMeter
 from compress.training.launch import check_launch
-from compress.training.mixed_precision import plan_precision
+from compress.training.mixed_precision import PrecisionPlan, plan_precision
 from compress.training.settings import RunContext, TrainingOptions
 
 LOG = logging.getLogger("compress")
@@ -126,40 +131,46 @@ def train(
     export, benchmark) and a resumed run see no change.
     """
     home = next(model.parameters()).device
-    try:
-        return _train(
-            model, train_data, selection_data, options, context or RunContext(), hooks, log or LOG.info, selection
+    context, log = context or RunContext(), log or LOG.info
+    check_launch(options)
+    state = process_state()
+    if selection is None:
+        selection = Selection(
+            "accuracy",
+            lambda m: evaluate_accuracy(
+                m, selection_data, context.eval_batch_size, state.process_index, state.num_processes
+            ),
         )
+    try:
+        model.to(state.device)
+        plan = plan_precision(options.precision, state.device, log if state.is_main_process else lambda _: None)
+        with accelerator_for(plan.used, model) as accelerator:
+            return _train(accelerator, state, plan, model, train_data, options, context, hooks, log, selection)
     finally:
         model.to(home).eval()
 
 
 def _train(
+    accelerator: Any,
+    state: Any,
+    plan: PrecisionPlan,
     model: torch.nn.Module,
     train_data: tuple[Encoded, np.ndarray],
-    selection_data: tuple[Encoded, np.ndarray],
     options: TrainingOptions,
     context: RunContext,
     hooks: Sequence[TrainHook],
     log: Callable[[str], None],
-    selection: Selection | None,
+    selection: Selection,
 ) -> TrainResult:
-    check_launch(options)
-    state = process_state()
-    rank, world, device = state.process_index, state.num_processes, state.device
-    if selection is None:
-        selection = Selection(
-            "accuracy", lambda m: evaluate_accuracy(m, selection_data, context.eval_batch_size, rank, world)
-        )
     torch.manual_seed(context.seed)
-    model.to(device)
-    plan = plan_precision(options.precision, device, log if state.is_main_process else lambda _: None)
+    rank, world, device = state.process_index, state.num_processes, state.device
     encoded, labels = train_data
     batches_per_epoch = math.ceil(len(encoded) / options.batch_size)
     total_steps = math.ceil(batches_per_epoch / options.gradient_accumulation) * options.epochs
     optimizer = torch.optim.AdamW(_param_groups(model, options, hooks), lr=options.learning_rate)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_then_linear(total_steps, options.warmup_ratio))
-    scaler = plan.scaler(device)
+    runner, optimizer, schedule = accelerator.prepare(model, optimizer, schedule)  # DDP-wrapped when launched so
+    scaler = accelerator.scaler  # fp16 only
     checkpoints = Checkpointer(context.checkpoint_dir, options.checkpoint_every) if context.checkpoint_dir else None
 
     result = TrainResult(precision={"requested": plan.requested, "used": plan.used, "note": plan.note}, processes=world)
@@ -179,7 +190,6 @@ def _train(
         device, options.track_energy and state.is_main_process and not position.finished, context.country_iso_code
     )
     forward_kwargs = {k: v for hook in hooks for k, v in hook.forward_kwargs().items()}
-    runner = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
 
     def save(finished: bool = False) -> None:
         position.finished = finished
@@ -215,22 +225,29 @@ def _train(
             batch = {**inputs, "labels": torch.from_numpy(labels[rows]).to(device)}
             for hook in hooks:
                 batch = hook.model_inputs(rows, batch)
-            with plan.autocast(device):
-                outputs = runner(**batch, **forward_kwargs)
-                loss = outputs.loss
-                for hook in hooks:
-                    loss = hook.loss(rows, inputs, outputs, loss)
-                loss = loss * share
             group_start = index - index % options.gradient_accumulation
             group_size = min(options.gradient_accumulation, batches_per_epoch - group_start)
-            scaled = loss.float() / group_size  # a short last group still averages, not shrinks, its gradient
-            (scaler.scale(scaled) if scaler else scaled).backward()
+            # gradients of a group's earlier micro-batches stay local; the last one all-reduces their sum
+            sync = contextlib.nullcontext() if pending + 1 == group_size else accelerator.no_sync(runner)
+            with sync:
+                with accelerator.autocast():
+                    outputs = runner(**batch, **forward_kwargs)
+                    loss = outputs.loss
+                    for hook in hooks:
+                        loss = hook.loss(rows, inputs, outputs, loss)
+                    loss = loss * share
+                # a short last group still averages, not shrinks, its gradient
+                accelerator.backward(loss.float() / group_size)
             losses.append(loss.item())
             pending += 1
             position.samples += len(global_rows)
             last = index == batches_per_epoch - 1
             if pending == group_size:
-                _optimizer_step(model, optimizer, schedule, scaler, options.max_grad_norm)
+                if options.max_grad_norm:
+                    accelerator.clip_grad_norm_(model.parameters(), options.max_grad_norm)  # unscales fp16 first
+                optimizer.step()  # skipped by the fp16 scaler on overflow, and then so is the schedule
+                schedule.step()
+                optimizer.zero_grad(set_to_none=True)
                 position.step += 1
                 pending = 0
                 for hook in hooks:
@@ -302,20 +319,6 @@ def _my_share(global_rows: np.ndarray, rank: int, world: int) -> tuple[np.ndarra
     if not len(rows):
         return global_rows[:1], 0.0
     return rows, len(rows) * world / len(global_rows)
-
-
-def _optimizer_step(model, optimizer, schedule, scaler, max_grad_norm: float) -> None:
-    if scaler is not None:
-        scaler.unscale_(optimizer)
-    if max_grad_norm:
-        torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
-    if scaler is not None:
-        scaler.step(optimizer)
-        scaler.update()
-    else:
-        optimizer.step()
-    schedule.step()
-    optimizer.zero_grad(set_to_none=True)
 
 
 def _param_groups(model: torch.nn.Module, options: TrainingOptions, hooks: Sequence[TrainHook]) -> list[dict[str, Any]]:

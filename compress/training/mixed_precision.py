@@ -1,4 +1,5 @@
-"""Numeric precision for training: what was asked, what this hardware can do, and the autocast to use.
+"""Numeric precision for training: what was asked and what this hardware can do (the loop's
+Accelerator then applies it: autocast, and a gradient scaler for fp16).
 
 bf16 autocast runs on every CPU (emulated where the CPU lacks bf16 instructions, so it can be
 slower there); fp16 training needs CUDA and a gradient scaler. Where a request cannot be met
@@ -7,9 +8,7 @@ the run says so and trains in fp32 rather than failing.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -24,16 +23,6 @@ class PrecisionPlan:
     requested: Precision
     used: Precision
     note: str = ""
-
-    def autocast(self, device: torch.device) -> AbstractContextManager:
-        if self.used == "fp32":
-            return contextlib.nullcontext()
-        dtype = torch.bfloat16 if self.used == "bf16" else torch.float16
-        return torch.autocast(device_type=device.type, dtype=dtype)
-
-    def scaler(self, device: torch.device) -> torch.amp.GradScaler | None:
-        """fp16 gradients underflow without loss scaling; bf16 has fp32's range and needs none."""
-        return torch.amp.GradScaler(device.type) if self.used == "fp16" else None
 
 
 def plan_precision(requested: Precision, device: torch.device, log: Callable[[str], None] = print) -> PrecisionPlan:
