@@ -9,7 +9,6 @@ an absolute millisecond budget would fail on a slower runner for no fault of the
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -255,23 +254,6 @@ def write_benchmark_json(path: Path, verdict: Verdict) -> None:
     from compress.outputs import write_json
 
     write_json(path, benchmark_json(verdict))
-
-
-class Slowed:
-    """A predictor made `factor` times slower on purpose, to check the gate itself: after each
-    call it spins for (factor - 1) times that call's duration (spinning, not sleeping: sleep is
-    too coarse for millisecond calls)."""
-
-    def __init__(self, inner: Any, factor: float) -> None:
-        self.inner, self.factor, self.name = inner, factor, f"{inner.name} (slowed {factor:g}x)"
-
-    def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
-        started = time.perf_counter()
-        out = self.inner(inputs)
-        until = time.perf_counter() + (self.factor - 1) * (time.perf_counter() - started)
-        while time.perf_counter() < until:
-            pass
-        return out
 
 
 def run_gate(

@@ -13,7 +13,8 @@ from conftest import run_int8
 from compress.batching import Encoded
 from compress.cli import main
 from compress.errors import CompressError
-from compress.regress import GateSettings, Slowed, Thresholds, compare, load_thresholds, run_gate, table
+from compress.measure.perturbed import Mislabelling, Slowed
+from compress.regress import GateSettings, Thresholds, compare, load_thresholds, run_gate, table
 
 # One thread: the gate's own timing of a sub-millisecond tiny model should not depend on how
 # busy the test machine's second core is.
@@ -234,3 +235,35 @@ def test_accuracy_is_judged_by_non_inferiority_on_the_paired_interval(extra_erro
     assert change["value"] == pytest.approx(-100 * extra_errors / 2364)
     assert non_inferior(change, 1.0) is passes
     assert non_inferior({"value": -0.5}, 1.0) and not non_inferior({"value": -0.5, "ci_low": -1.2, "ci_high": 0.2}, 1.0)
+
+
+def test_mislabelling_moves_the_same_share_of_examples_whatever_the_batch():
+    """The gate check's accuracy candidate: a known share of examples, picked by their tokens (not
+    by their place in a batch or their padding), gets the next label."""
+    rng = np.random.default_rng(1)
+    examples = [rng.integers(5, 500, size=rng.integers(3, 12)) for _ in range(4000)]
+
+    class Constant:
+        name = "constant"
+
+        def __call__(self, inputs):
+            return np.tile(np.array([3.0, 1.0, 0.0]), (len(inputs["input_ids"]), 1))
+
+    def batch(rows):
+        width = max(len(examples[r]) for r in rows) + 2  # extra padding must not matter
+        ids, mask = np.zeros((len(rows), width), np.int64), np.zeros((len(rows), width), np.int64)
+        for i, r in enumerate(rows):
+            ids[i, : len(examples[r])], mask[i, : len(examples[r])] = examples[r], 1
+        return {"input_ids": ids, "attention_mask": mask}
+
+    predictor = Mislabelling(Constant(), 0.03)
+    whole = predictor(batch(list(range(4000)))).argmax(axis=1)
+    moved = np.flatnonzero(whole != 0)
+    assert set(whole[moved]) == {1}, "the answer moves to the next label"
+    assert 0.02 < len(moved) / 4000 < 0.04
+    shuffled = rng.permutation(4000)
+    again = np.concatenate([predictor(batch(list(part))).argmax(axis=1) for part in np.array_split(shuffled, 50)])
+    assert np.array_equal(again, whole[shuffled])
+    assert np.array_equal(Mislabelling(Constant(), 0.0)(batch([0, 1])).argmax(axis=1), [0, 0])
+    with pytest.raises(ValueError):
+        Mislabelling(Constant(), 1.5)
