@@ -70,8 +70,9 @@ def write_results(bench: dict[str, Any], rows: list[Row], args: argparse.Namespa
         f"Accuracy on '{bench['evaluation']['split']}' ({bench['evaluation']['examples']} examples); each training "
         "pass kept its best epoch on dev. Every row was measured in one process with the baseline, each model "
         "through its own tokenizer, batch-1 latency in interleaved rounds. Trained rows: mean ± population standard "
-        "deviation over seeds " + ", ".join(map(str, args.seeds)) + " (the first 2 or 3, as the seeds column says; "
-        "a single run shows its bootstrap 95% interval). The change is the seed-averaged accuracy minus the "
+        "deviation over seeds (as many as the seeds column says, taken in order from "
+        + ", ".join(map(str, args.seeds[:1] if args.quick else args.seeds))
+        + "; a single run shows its bootstrap 95% interval). The change is the seed-averaged accuracy minus the "
         "teacher's on the same examples, with a paired bootstrap 95% interval over examples (it covers the choice "
         f"of examples, not of seeds). Non-inferior at δ = {args.margin:g}: that interval's lower end is at least "
         f"-{args.margin:g}. Energy is codecarbon's estimate where no hardware counter exists.",

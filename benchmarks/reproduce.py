@@ -113,7 +113,8 @@ def train_all(configs: list[Config], args: argparse.Namespace) -> set[str]:
             name=run_name(config, seed),
             recipe=REPO / "recipes" / config.recipe,
             model=str(args.teacher / "model"),
-            set=(f"seed={seed}", *config.sets) if config.trained else config.sets,
+            # each run's own benchmark is off: every output is measured once, together, below
+            set=(*((f"seed={seed}",) if config.trained else ()), *config.sets, "benchmark.enabled=false"),
             cpus=args.cpus_per_run,
         )
         for config in configs

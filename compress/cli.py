@@ -100,8 +100,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     from compress.recipe import load_recipe
 
     if args.command == "validate":
-        recipe = load_recipe(args.recipe, args.overrides)
-        print(f"{args.recipe}: ok ({recipe.name}: {len(recipe.passes)} passes)")
+        checked = load_recipe(args.recipe, args.overrides)
+        print(f"{args.recipe}: ok ({checked.name}: {len(checked.passes)} passes)")
         return 0
     if args.command == "passes":
         from compress.passes import REGISTRY
@@ -129,52 +129,38 @@ def _dispatch(args: argparse.Namespace) -> int:
     from compress.outputs import check_writable
     from compress.runner import RunOptions, bench_models, run_recipe
 
-    if args.command == "run":
-        recipe = load_recipe(args.recipe, args.overrides)
-        options = RunOptions(
-            args.model,
-            args.data,
-            args.out,
-            args.overwrite,
-            args.text_column,
-            args.label_column,
-            args.trust_remote_code,
-            args.resume,
-            recipe_path=args.recipe,
-            revision=args.revision,
-            data_config=args.data_config,
-        )
-        if args.benchmark_json:
-            check_writable(args.benchmark_json)
-        report = run_recipe(recipe, options, log=_log)
-        _write_action_benchmark(args.benchmark_json, report)
-        return 0
-    from compress.measure.settings import BenchmarkConfig
-
-    settings = _from_flags(
-        BenchmarkConfig,
-        threads=args.threads,
-        batch_size=args.batch_size,
-        rounds=args.rounds,
-        min_seconds=args.min_seconds,
-        eval_limit=args.eval_limit,
-        memory=not args.no_memory,
-        classical_baseline=not args.no_classical,
-    )
+    recipe = load_recipe(args.recipe, args.overrides) if args.command == "run" else None
     options = RunOptions(
-        None,
+        args.model if args.command == "run" else None,
         args.data,
         args.out,
         args.overwrite,
         args.text_column,
         args.label_column,
         args.trust_remote_code,
+        getattr(args, "resume", False),
+        recipe_path=getattr(args, "recipe", None),
         revision=args.revision,
         data_config=args.data_config,
     )
     if args.benchmark_json:
         check_writable(args.benchmark_json)
-    report = bench_models(args.baseline, args.candidates, options, settings, args.max_length, log=_log)
+    if recipe is not None:
+        report = run_recipe(recipe, options, log=_log)
+    else:
+        from compress.measure.settings import BenchmarkConfig
+
+        settings = _from_flags(
+            BenchmarkConfig,
+            threads=args.threads,
+            batch_size=args.batch_size,
+            rounds=args.rounds,
+            min_seconds=args.min_seconds,
+            eval_limit=args.eval_limit,
+            memory=not args.no_memory,
+            classical_baseline=not args.no_classical,
+        )
+        report = bench_models(args.baseline, args.candidates, options, settings, args.max_length, log=_log)
     _write_action_benchmark(args.benchmark_json, report)
     return 0
 

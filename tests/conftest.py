@@ -78,13 +78,18 @@ def _leaves_nothing_behind():
     assert not left, f"the test left files behind: {left}"
 
 
+def run_args(recipe: Path | str, model: Path | str, data: Path | str, out: Path | str, *extra: str) -> list[str]:
+    """`compress run`'s arguments (without the program name)."""
+    return ["run", str(recipe), "--model", str(model), "--data", str(data), "--out", str(out), *extra]
+
+
 def run_inline_recipe(text: str, model: Path, data: Path, out: Path, *extra: str) -> int:
     """Write a recipe given as YAML text beside `out` and `compress run` it; returns the exit status."""
     from compress.cli import main
 
     recipe = out.parent / f"{out.name}.recipe.yaml"
     recipe.write_text(text, encoding="utf-8")
-    return main(["run", str(recipe), "--model", str(model), "--data", str(data), "--out", str(out), *extra])
+    return main(run_args(recipe, model, data, out, *extra))
 
 
 def run_int8(model: Path, data: Path, out: Path, *extra: str) -> int:
@@ -93,4 +98,4 @@ def run_int8(model: Path, data: Path, out: Path, *extra: str) -> int:
 
     recipe = str(REPO / "recipes" / "int8-dynamic.yaml")
     sets = [part for setting in FAST_BENCH for part in ("--set", setting)]
-    return main(["run", recipe, "--model", str(model), "--data", str(data), "--out", str(out), *sets, *extra])
+    return main(run_args(recipe, model, data, out, *sets, *extra))

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import yaml
-from conftest import FAST_BENCH, REPO, run_int8
+from conftest import FAST_BENCH, REPO, run_args, run_int8
 
 from compress.cli import main
 
@@ -98,18 +98,14 @@ def test_bench_command_measures_given_models(tiny_classifier_dir, toy_data, tmp_
     half = tmp_path / "bf16"
     assert (
         main(
-            [
-                "run",
+            run_args(
                 str(REPO / "recipes/precision-bf16.yaml"),
-                "--model",
                 str(tiny_classifier_dir),
-                "--data",
                 str(toy_data),
-                "--out",
                 str(half),
                 "--set",
                 "benchmark.enabled=false",
-            ]
+            )
         )
         == 0
     )
@@ -217,17 +213,7 @@ def test_training_run_reports_cost_and_resumes_after_a_crash(
         )
     )
     out = tmp_path / "out"
-    argv = [
-        "run",
-        str(recipe),
-        "--model",
-        str(tiny_classifier_dir),
-        "--data",
-        str(toy_data),
-        "--out",
-        str(out),
-        *sets(FAST_BENCH),
-    ]
+    argv = run_args(recipe, tiny_classifier_dir, toy_data, out, *sets(FAST_BENCH))
 
     def export_that_crashes(config, artifact):
         raise CompressError("disk full")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import REPO
+from conftest import REPO, run_args
 
 from compress import cpus
 
@@ -83,14 +83,10 @@ def test_thread_count_and_random_state_come_back_after_a_block_or_a_run(tiny_cla
     recipe = str(REPO / "recipes" / "precision-bf16.yaml")
     assert (
         main(
-            [
-                "run",
+            run_args(
                 recipe,
-                "--model",
                 str(tiny_classifier_dir),
-                "--data",
                 str(toy_data),
-                "--out",
                 str(tmp_path / "o"),
                 "--set",
                 "benchmark.rounds=1",
@@ -102,7 +98,7 @@ def test_thread_count_and_random_state_come_back_after_a_block_or_a_run(tiny_cla
                 "benchmark.memory=false",
                 "--set",
                 "benchmark.threads=1",
-            ]
+            )
         )
         == 0
     )

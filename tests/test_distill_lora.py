@@ -7,7 +7,7 @@ import copy
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_model
+from conftest import run_args, tiny_model
 
 from compress.architectures import encoder_layers, keep_encoder_layers, lora_targets
 from compress.artifact import Artifact
@@ -191,21 +191,7 @@ def test_layer_drop_then_distill_is_the_old_distill_student(tiny_classifier_dir,
     logits = {}
     for name in ("old", "new", "explicit"):
         out = tmp_path / name
-        assert (
-            main(
-                [
-                    "run",
-                    str(tmp_path / f"{name}.yaml"),
-                    "--model",
-                    str(tiny_classifier_dir),
-                    "--data",
-                    str(toy_data),
-                    "--out",
-                    str(out),
-                ]
-            )
-            == 0
-        )
+        assert main(run_args(str(tmp_path / f"{name}.yaml"), str(tiny_classifier_dir), str(toy_data), str(out))) == 0
         model = AutoModelForSequenceClassification.from_pretrained(out / "model").eval()
         assert model.config.num_hidden_layers == 1
         with torch.no_grad():

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import FAST_BENCH, MAHANEWS, REPO
+from conftest import FAST_BENCH, MAHANEWS, REPO, run_args
 
 from compress.cli import main
 
@@ -33,18 +33,14 @@ def mahanews_slice(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def finetuned(mahanews_slice, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("runs") / "finetuned"
-    args = [
-        "run",
+    args = run_args(
         str(REPO / "recipes" / "finetune.yaml"),
-        "--model",
         "minilm",
-        "--data",
         str(mahanews_slice),
-        "--out",
         str(out),
         "--set",
         "passes.0.finetune.epochs=2",
-    ]
+    )
     assert main(args + [a for item in FAST_BENCH for a in ("--set", item)]) == 0
     return out
 
@@ -75,19 +71,15 @@ def test_finetune_learns_marathi_topics(finetuned):
 
 def test_int8_export_of_the_finetuned_minilm(finetuned, mahanews_slice, tmp_path):
     out = tmp_path / "int8"
-    args = [
-        "run",
+    # a 2-epoch model on a slice has many near-ties, so fp32/int8 agreement is lower than on the demo model
+    args = run_args(
         str(REPO / "recipes" / "int8-dynamic.yaml"),
-        "--model",
         str(finetuned / "model"),
-        "--data",
         str(mahanews_slice),
-        "--out",
         str(out),
-        # a 2-epoch model on a slice has many near-ties, so fp32/int8 agreement is lower than on the demo model
         "--set",
         "passes.1.quantize.min_agreement=0.7",
-    ]
+    )
     assert main(args + [a for item in FAST_BENCH for a in ("--set", item)]) == 0
     report = json.loads((out / "report.json").read_text())
     export, quantize = report["passes"]
@@ -102,18 +94,14 @@ def test_int8_export_of_the_finetuned_minilm(finetuned, mahanews_slice, tmp_path
 def test_marathi_vocabulary_keeps_the_script_and_shortens_headlines(mahanews_slice, tmp_path):
     """The packaged MiniLM's tokenizer deletes Devanagari's combining marks; vocab_transfer's does not."""
     out = tmp_path / "vt"
-    args = [
-        "run",
+    args = run_args(
         str(REPO / "recipes" / "marathi-teacher.yaml"),
-        "--model",
         "minilm",
-        "--data",
         str(mahanews_slice),
-        "--out",
         str(out),
         "--set",
         "passes.1.finetune.epochs=2",
-    ]
+    )
     assert main(args + [a for item in FAST_BENCH for a in ("--set", item)]) == 0
     report = json.loads((out / "report.json").read_text())
     old = report["benchmark"]["baseline"]["tokenizer"]

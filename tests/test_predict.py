@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, make_rows, write_csv
+from conftest import REPO, make_rows, run_args, write_csv
 
 import compress
 from compress.cli import main
@@ -20,14 +20,10 @@ from compress.cli import main
 def int8_run(tiny_classifier_dir, toy_data, tmp_path) -> Path:
     out = tmp_path / "int8"
     code = main(
-        [
-            "run",
+        run_args(
             str(REPO / "recipes" / "int8-dynamic.yaml"),
-            "--model",
             str(tiny_classifier_dir),
-            "--data",
             str(toy_data),
-            "--out",
             str(out),
             "--set",
             "passes.1.quantize.min_agreement=0",
@@ -41,7 +37,7 @@ def int8_run(tiny_classifier_dir, toy_data, tmp_path) -> Path:
             "benchmark.memory=false",
             "--set",
             "benchmark.bootstrap=10",
-        ]
+        )
     )
     assert code == 0
     return out

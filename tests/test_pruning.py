@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 import torch
-from conftest import tiny_model
+from conftest import run_args, tiny_model
 
 from compress.architectures import encoder_layers
 from compress.pruning.folding import fold, layout, load_pruned
@@ -202,16 +202,7 @@ def test_prune_kd_int8_recipe_end_to_end(tiny_classifier_dir, toy_data, tmp_path
         "passes.4.quantize.min_agreement=0",
         *FAST_BENCH,
     ]
-    argv = [
-        "run",
-        str(REPO / "recipes" / "prune25-kd-int8.yaml"),
-        "--model",
-        str(tiny_classifier_dir),
-        "--data",
-        str(toy_data),
-        "--out",
-        str(out),
-    ]
+    argv = run_args(str(REPO / "recipes" / "prune25-kd-int8.yaml"), str(tiny_classifier_dir), str(toy_data), str(out))
     assert main(argv + [a for item in overrides for a in ("--set", item)]) == 0
     report = json.loads((out / "report.json").read_text())
     movement, folded = report["passes"][0]["details"], report["passes"][1]["details"]

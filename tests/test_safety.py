@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, TOPICS, make_rows, write_csv
+from conftest import REPO, TOPICS, make_rows, run_args, write_csv
 
 from compress.cli import main
 from compress.outputs import output_lock
@@ -342,16 +342,14 @@ def test_a_signal_removes_the_partial_output_and_the_last_line_says_so(
         sys.executable,
         "-m",
         "compress",
-        "run",
-        str(REPO / "recipes" / "finetune.yaml"),
-        "--model",
-        str(tiny_classifier_dir),
-        "--data",
-        str(toy_data),
-        "--out",
-        str(out),
-        "--set",
-        "passes.0.finetune.epochs=500",
+        *run_args(
+            str(REPO / "recipes" / "finetune.yaml"),
+            str(tiny_classifier_dir),
+            str(toy_data),
+            str(out),
+            "--set",
+            "passes.0.finetune.epochs=500",
+        ),
     ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), "MPLCONFIGDIR": str(tmp_path / "mpl")}
     # a shell that starts background jobs (CI's may) hands them SIGINT ignored: give the child the default

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import numpy as np
-from conftest import FAST_BENCH, run_inline_recipe
+from conftest import FAST_BENCH, run_args, run_inline_recipe
 
 from compress.cli import main
 
@@ -66,18 +66,7 @@ def test_every_output_model_folder_has_a_model_card_and_the_report_a_schema_vers
         "name: card\ndata: {language: mr}\npasses:\n  - export_onnx: {}\n  - quantize: {min_agreement: 0}\n"
     )
     out = tmp_path / "out"
-    argv = [
-        "run",
-        str(recipe),
-        "--model",
-        str(tiny_classifier_dir),
-        "--data",
-        str(toy_data),
-        "--out",
-        str(out),
-        "--benchmark-json",
-        str(tmp_path / "bench.json"),
-    ]
+    argv = run_args(recipe, tiny_classifier_dir, toy_data, out, "--benchmark-json", str(tmp_path / "bench.json"))
     assert main(argv + [a for item in FAST_BENCH for a in ("--set", item)]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["schema_version"] == 2

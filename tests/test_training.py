@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import REPO
+from conftest import REPO, run_args
 
 from compress.testing import assert_same_weights, logits, setup_problem, weights
 from compress.training.loop import TrainHook, train
@@ -187,19 +187,7 @@ def test_compress_run_under_torchrun_trains_in_two_processes_and_writes_once(tin
     )
     out = tmp_path / "out"
     done = torchrun(
-        [
-            "-m",
-            "compress",
-            "run",
-            str(recipe),
-            "--model",
-            str(tiny_classifier_dir),
-            "--data",
-            str(toy_data),
-            "--out",
-            str(out),
-            "--overwrite",
-        ],
+        ["-m", "compress", *run_args(recipe, tiny_classifier_dir, toy_data, out, "--overwrite")],
         {**os.environ, "OMP_NUM_THREADS": "1"},
     )
     assert done.returncode == 0, done.stderr[-3000:]

@@ -7,7 +7,7 @@ import json
 
 import pytest
 import torch
-from conftest import run_inline_recipe, tiny_model, tiny_tokenizer
+from conftest import run_args, run_inline_recipe, tiny_model, tiny_tokenizer
 
 from compress.artifact import Artifact
 from compress.cli import main
@@ -158,21 +158,7 @@ def test_distillation_from_a_teacher_with_another_tokenizer(tiny_classifier_dir,
     assert details["teacher_tokenizer"] == "its own" and details["teacher_logits"] == "cached"
     live = tmp_path / "live.yaml"
     live.write_text(recipe.read_text().replace("epochs: 1,", "epochs: 1, cache_teacher_logits: false,"))
-    assert (
-        main(
-            [
-                "run",
-                str(live),
-                "--model",
-                str(tiny_classifier_dir),
-                "--data",
-                str(toy_data),
-                "--out",
-                str(tmp_path / "o2"),
-            ]
-        )
-        == 2
-    )
+    assert main(run_args(str(live), str(tiny_classifier_dir), str(toy_data), str(tmp_path / "o2"))) == 2
 
 
 def test_audit_command_prints_a_row_per_model(tiny_classifier_dir, toy_data, tmp_path, capsys):
