@@ -10,6 +10,7 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
+from compress.measure.metrics import non_inferior
 from compress.report.markdown import change
 from compress.report.study import mean_spread, seed_change, study_plot, training_cost
 
@@ -93,7 +94,7 @@ def _line(row: Row, entries: list[dict], costs: list[tuple], bench: dict, margin
         "name": row.name,
         "accuracy": mean(accuracy),
         "change": found,
-        "non_inferior": found is not None and found.get("ci_low", found["value"]) >= -margin,
+        "non_inferior": found is not None and non_inferior(found, margin),
         "batch1": mean(e["vs_baseline"]["latency_p50_speedup"] for e in entries),
         "batch32": mean(e["vs_baseline"]["throughput_speedup"] for e in entries),
     }
