@@ -59,9 +59,10 @@ def test_passes_in_different_precisions_train_in_one_process_and_leave_nothing_b
 
 def test_a_callers_accelerator_is_joined_and_kept(toy_data, tmp_path, no_accelerate_state):
     model, (train_split, selection) = setup_problem(toy_data, tmp_path / "v")
-    Accelerator(mixed_precision="no", cpu=True)
+    callers = Accelerator(mixed_precision="no", cpu=True, gradient_accumulation_steps=4)
     train(model, train_split, selection, options("fp32"), QUIET)
     assert is_initialized() and AcceleratorState().mixed_precision == "no"
+    assert callers.gradient_accumulation_steps == 4, "the caller's accumulation setting survives"
     with pytest.raises(CompressError, match="already runs an accelerate Accelerator in mixed precision 'no'"):
         train(model, train_split, selection, options("bf16"), QUIET)
     assert is_initialized()

@@ -39,6 +39,7 @@ def accelerator_for(precision: Precision, model: torch.nn.Module) -> Iterator[An
             f"this process already runs an accelerate Accelerator in mixed precision "
             f"{AcceleratorState().mixed_precision!r}; the pass trains in {precision}: make them agree"
         )
+    callers_accumulation = dict(GradientState().plugin_kwargs) if joined else None
     accelerator = Accelerator(
         mixed_precision=wanted,
         cpu=not torch.cuda.is_available(),
@@ -53,6 +54,8 @@ def accelerator_for(precision: Precision, model: torch.nn.Module) -> Iterator[An
         if not own_forward:
             vars(model).pop("forward", None)  # unwrapping leaves the class's forward bound on the instance
         accelerator.free_memory()
-        if not joined:
+        if callers_accumulation is not None:
+            GradientState().plugin_kwargs = callers_accumulation  # ours set it to 1 on the shared state
+        else:
             AcceleratorState._reset_state(reset_partial_state=False)
             GradientState._reset_state()
