@@ -7,7 +7,8 @@ held-out split, unchanged (must pass) or about 3 points less accurate (`Mislabel
 label on `--mislabel-share` of the examples; must fail). Each case is judged `--repeats` times with
 the gate's default measuring settings.
 
-    python benchmarks/regress_check.py --model runs/marathi-teacher/model --data ../shared/data/mahanews-shc
+    python benchmarks/regress_check.py --model runs/marathi-teacher/model --data ../shared/data/mahanews-shc \
+        [--cases speed accuracy] [--repeats 4]
 """
 
 from __future__ import annotations
@@ -35,18 +36,24 @@ def cases(share: float) -> dict[str, tuple[Any, str, str]]:
     }
 
 
+def _kind(deciding: str) -> str:
+    return "speed" if deciding == SPEED else "accuracy"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="a model folder, .onnx file or run folder")
     parser.add_argument("--data", required=True)
     parser.add_argument("--repeats", type=int, default=4)
     parser.add_argument("--mislabel-share", type=float, default=0.04, help="about 3 points at 75%% accuracy")
+    parser.add_argument("--cases", nargs="+", choices=["speed", "accuracy"], default=["speed", "accuracy"])
     args = parser.parse_args()
+    chosen = {name: case for name, case in cases(args.mislabel_share).items() if _kind(case[1]) in args.cases}
     thresholds = Thresholds(min_speedup=1 / 1.2, max_accuracy_drop=1.0)
     settings = GateSettings()
     results = []
     for repeat in range(args.repeats):
-        for name, (wrap, deciding, expected) in cases(args.mislabel_share).items():
+        for name, (wrap, deciding, expected) in chosen.items():
             started = time.perf_counter()
             verdict = run_gate(
                 args.model, args.model, args.data, thresholds, settings, log=lambda _: None, wrap_candidate=wrap
@@ -72,7 +79,7 @@ def main() -> None:
         "| verdicts | expected |"
     )
     print("|---|---|---|---|---|---|")
-    for name, (_, _, expected) in cases(args.mislabel_share).items():
+    for name, (_, _, expected) in chosen.items():
         mine = [r for r in results if r["case"] == name]
         speeds = ", ".join(f"{r['speedup']:.3f}" for r in mine)
         changes = ", ".join(sorted({f"{c[0]:+.1f} [{c[1]:+.1f}, {c[2]:+.1f}]" for c in (r["change"] for r in mine)}))
