@@ -57,6 +57,22 @@ def _no_stray_files(monkeypatch, tmp_path):
 WATCHED = (REPO, REPO / "tests", REPO / "recipes", REPO / "benchmarks", REPO / "scripts", Path.home())
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_temp(tmp_path_factory):
+    """The suite's temporary files (its subprocesses' too) go to a folder of its own, so the
+    leftover check below sees only them: a `compress run` elsewhere on the machine makes its
+    `compress-*` folders in the shared temporary folder while the tests run."""
+    folder = tmp_path_factory.mktemp("tmp")
+    saved = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"], tempfile.tempdir = str(folder), str(folder)
+    yield folder
+    if saved[0] is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = saved[0]
+    tempfile.tempdir = saved[1]
+
+
 def _entries() -> set[Path]:
     """What a test could leave behind: entries of the checkout's folders, home, the working
     folder, and compress's own temporary folders (bytecode caches aside)."""
