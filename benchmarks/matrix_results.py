@@ -31,7 +31,10 @@ HEADER = (
 )
 
 
-def write_results(bench: dict[str, Any], rows: list[Row], args: argparse.Namespace, notes: list[str]) -> None:
+def write_results(
+    bench: dict[str, Any], rows: list[Row], args: argparse.Namespace, notes: list[str], stem: str = "RESULTS"
+) -> None:
+    """OUT/{stem}.md and its plot OUT/{stem lowercased}.png."""
     by_location = {str(Path(c["location"]).resolve()): c for c in bench["candidates"] if c.get("location")}
     base = bench["baseline"]
     lines = [HEADER, "|" + "---|" * (HEADER.count("|") - 1)]
@@ -82,8 +85,8 @@ def write_results(bench: dict[str, Any], rows: list[Row], args: argparse.Namespa
         "",
         *_summary(verdicts, args.margin),
     ]
-    (args.out / "RESULTS.md").write_text("\n".join(text) + "\n", encoding="utf-8")
-    study_plot(points, baseline_accuracy, args.out / "results.png", margin=args.margin)
+    (args.out / f"{stem}.md").write_text("\n".join(text) + "\n", encoding="utf-8")
+    study_plot(points, baseline_accuracy, args.out / f"{stem.lower()}.png", margin=args.margin)
     print("\n".join(text))
 
 
@@ -156,6 +159,8 @@ def _command(args: argparse.Namespace) -> str:
         parts.append(f"--old-teacher {args.old_teacher}")
     if args.quick:
         parts.append("--quick")
+    if args.partial:
+        parts.append("--partial")
     if args.margin != 1.0:
         parts.append(f"--margin {args.margin:g}")
     if args.cpus_per_run != 1:

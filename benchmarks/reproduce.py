@@ -25,7 +25,9 @@ Trainings run as Ray tasks (`compress sweep`'s machinery): a local Ray by defaul
 `--cpus-per-run` CPUs (and using as many threads), or a cluster with `--address` (--out then on a
 file system every node shares). A rerun with the same --out skips finished runs and resumes
 checkpointed ones, so the matrix can span sessions; a failed run is reported and its row left out.
-Writes OUT/RESULTS.md and OUT/results.png; copy them to benchmarks/ to publish. --quick: one seed,
+Writes OUT/RESULTS.md and OUT/results.png; copy them to benchmarks/ to publish. `--partial` trains
+nothing and tabulates the runs finished so far (OUT/RESULTS-partial.md), for a matrix that spans
+sessions; its timings are only as good as the machine was quiet. --quick: one seed,
 25% pruning only, one epoch per training pass (a smoke run of the whole path).
 """
 
@@ -128,9 +130,10 @@ def train_all(configs: list[Config], args: argparse.Namespace) -> set[str]:
 
 
 def measure(candidates: list[str], args: argparse.Namespace) -> dict:
-    """All outputs against the teacher in one `compress bench` process (reused once written)."""
-    out = args.out / "bench"
-    if not (out / "report.json").is_file():
+    """All outputs against the teacher in one `compress bench` process (reused once written; a
+    partial table is measured afresh every time, since the runs it covers change)."""
+    out = args.out / ("bench-partial" if args.partial else "bench")
+    if args.partial or not (out / "report.json").is_file():
         command = [
             sys.executable,
             "-m",
@@ -165,11 +168,20 @@ def main() -> None:
     parser.add_argument("--bf16", choices=["auto", "always", "never"], default="auto", help="the bf16 training row")
     parser.add_argument("--cpus-per-run", type=float, default=1, help="CPUs (and threads) each training asks Ray for")
     parser.add_argument("--address", help="an existing Ray cluster (default: start Ray on this machine)")
+    parser.add_argument(
+        "--partial",
+        action="store_true",
+        help="train nothing: measure the runs finished so far into RESULTS-partial.md (a matrix spanning sessions)",
+    )
     args = parser.parse_args()
     native_bf16 = bool(NATIVE_BF16_CPU_FLAGS & cpu_flags())
     configs = matrix(args.quick, args.bf16 == "always" or (args.bf16 == "auto" and native_bf16))
     started = time.monotonic()
-    failed = train_all(configs, args)
+    planned = [run_name(config, seed) for config in configs for seed in seeds_of(config, args)]
+    if args.partial:
+        failed = {name for name in planned if not (args.out / "runs" / name / "report.json").is_file()}
+    else:
+        failed = train_all(configs, args)
     trained = time.monotonic()
 
     rows: list[Row] = []
@@ -182,7 +194,7 @@ def main() -> None:
             rows.append(Row(config.name + suffix, [run / output for run in runs], config.trained))
     if args.old_teacher is not None:
         rows.insert(0, Row("MiniLM vocabulary (before vocabulary transfer)", [args.old_teacher / "model"], False))
-    fresh_bench = not (args.out / "bench" / "report.json").is_file()
+    fresh_bench = args.partial or not (args.out / "bench" / "report.json").is_file()
     report = measure([str(path) for row in rows for path in row.outputs], args)
     finished = time.monotonic()
     wall = (
@@ -197,7 +209,14 @@ def main() -> None:
         "bf16 autocast is emulated (on the AVX2 EPYC a training step took 15.6x as long as in fp32: "
         "`python benchmarks/bf16_step.py --model TEACHER/model`); `--bf16 always` forces the row."
     )
-    write_results(report["benchmark"], rows, args, [wall, bf16_note])
+    notes = [wall, bf16_note]
+    if args.partial:
+        notes.insert(
+            0,
+            f"Partial table: {len(planned) - len(failed)} of {len(planned)} runs had finished; unfinished: "
+            f"{', '.join(sorted(failed)) or 'none'}. A row shows only its finished seeds.",
+        )
+    write_results(report["benchmark"], rows, args, notes, "RESULTS-partial" if args.partial else "RESULTS")
 
 
 if __name__ == "__main__":
