@@ -44,12 +44,11 @@ def write_results(
         f"{base['latency_ms']['p50']:.2f} | 1.00x | {base['throughput']['samples_per_second']:.0f} | 1.00x | "
         f"{base['size_mb']:.1f} | 1.00x | - | - |"
     )
-    points, verdicts, cpu_seconds = [], [], 0.0
+    points, verdicts, run_seconds = [], [], {}  # training seconds per run folder, each counted once
     for row in rows:
         entries = [by_location[str(path.resolve())] for path in row.outputs]
         costs = [training_cost(_report(path)) for path in row.outputs] if row.trained else []
-        if row.trained and not row.name.endswith("+ int8"):
-            cpu_seconds += sum(c[0] for c in costs) * args.cpus_per_run
+        run_seconds |= {_folder(path): cost[0] for path, cost in zip(row.outputs, costs, strict=False)}
         line, verdict = _line(row, entries, costs, bench, args.margin)
         lines.append(line)
         verdicts.append(verdict)
@@ -65,7 +64,8 @@ def write_results(
         "Command: `" + _command(args) + "`",
         "",
         *notes,
-        f"Training: {cpu_seconds / 3600:.2f} CPU-hours (each run's training seconds × its CPUs).",
+        f"Training: {sum(run_seconds.values()) * args.cpus_per_run / 3600:.2f} CPU-hours "
+        "(each run's training seconds × its CPUs).",
         "",
         f"Environment: {environment.get('cpu')}, {environment.get('threads')} threads, int8 instructions "
         f"{environment.get('int8_instructions', 'n/a')}, Python {environment.get('python')}, compress commit "
@@ -144,9 +144,13 @@ def _summary(verdicts: list[dict[str, Any]], margin: float) -> list[str]:
     return lines
 
 
+def _folder(output: Path) -> Path:
+    """The run folder of an output: RUN/model or RUN/onnx/FILE."""
+    return output.parent if output.name == "model" else output.parent.parent
+
+
 def _report(output: Path) -> dict[str, Any]:
-    folder = output.parent if output.name == "model" else output.parent.parent  # RUN/model or RUN/onnx/FILE
-    return json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    return json.loads((_folder(output) / "report.json").read_text(encoding="utf-8"))
 
 
 def _interval(accuracy: dict) -> str:
