@@ -88,7 +88,7 @@ def main() -> None:
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(args.baseline)
-    split = load_task_data(args.data).evaluation.head(args.examples)
+    split = load_task_data(args.data).evaluation.sample(args.examples)
     encoded = encode(tokenizer, split.texts, max_length=128)
     inputs = [encoded.batch([i]) for i in range(len(encoded))]
     tokens = float(np.mean(encoded.lengths()))

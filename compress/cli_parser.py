@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--batch-size", type=int, default=32)
     bench.add_argument("--rounds", type=int, default=5)
     bench.add_argument("--min-seconds", type=float, default=8.0)
-    bench.add_argument("--eval-limit", type=int)
+    bench.add_argument("--eval-limit", type=int, help="evaluate on N held-out examples drawn at random (fixed seed)")
     bench.add_argument("--max-length", type=int, default=128)
     bench.add_argument("--no-memory", action="store_true", help="skip the peak-memory probes")
     bench.add_argument("--no-classical", action="store_true", help="skip the character n-gram baseline row")
@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="fail as unreliable when per-round speed ratios differ more than this factor (off by default)",
     )
-    regress.add_argument("--eval-limit", type=int)
+    regress.add_argument("--eval-limit", type=int, help="evaluate on N held-out examples drawn at random (fixed seed)")
     regress.add_argument("--max-length", type=int, default=128)
     regress.add_argument("--json", type=Path, help="write github-action-benchmark customSmallerIsBetter JSON here")
     regress.add_argument(

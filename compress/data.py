@@ -56,8 +56,14 @@ class Split:
     def __len__(self) -> int:
         return len(self.texts)
 
-    def head(self, n: int | None) -> Split:
-        return self if n is None else Split(self.name, self.texts[:n], self.labels[:n])
+    def sample(self, n: int | None, seed: int = 0) -> Split:
+        """At most `n` examples drawn at random (seeded), kept in the split's order. Not the first
+        `n`: data files are often sorted by label (MahaNews' test.csv is), and their first rows
+        would be one or two classes."""
+        if n is None or n >= len(self):
+            return self
+        rows = np.sort(np.random.default_rng(seed).choice(len(self), size=n, replace=False))
+        return Split(self.name, tuple(self.texts[i] for i in rows), self.labels[rows])
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ class GateSettings(BaseModel):
     warmup: int = Field(10, ge=0)
     batch_size: int = Field(32, ge=1)
     threads: int | None = Field(None, ge=1)
-    eval_limit: int | None = Field(None, ge=1)
+    eval_limit: int | None = Field(None, ge=1, description="evaluate on N held-out examples drawn at random (fixed seed)")
     max_round_spread: float | None = Field(
         None, gt=1, description="if set, fail as unreliable when per-round speed ratios differ more than this factor"
     )
@@ -284,7 +284,7 @@ def run_gate(
     )
     if candidate_model.label_order != baseline_model.label_order:
         raise CompressError(f"regress: {candidate_ref} orders its labels differently from {baseline_ref}")
-    split = data.with_label_order(baseline_model.label_order).evaluation.head(settings.eval_limit)
+    split = data.with_label_order(baseline_model.label_order).evaluation.sample(settings.eval_limit)
     threads = settings.threads or default_threads()
     with torch_threads(threads):
         baseline = baseline_model.predictor(threads)

@@ -125,3 +125,17 @@ def test_bad_data_gets_one_clear_error(tmp_path, case):
         load_task_data(source)
     assert message in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_sample_draws_across_a_file_sorted_by_label():
+    """`--eval-limit` must not read only the first classes of a label-sorted file (MahaNews' test.csv)."""
+    from compress.data import Split
+
+    labels = np.repeat(np.arange(5), 40)
+    split = Split("test", tuple(f"text {i}" for i in range(200)), labels)
+    sample = split.sample(50)
+    assert len(sample) == 50 and set(sample.labels) == set(range(5))
+    assert sample.texts == split.sample(50).texts and sample.texts != split.sample(50, seed=1).texts
+    rows = [int(t.split()[1]) for t in sample.texts]
+    assert rows == sorted(rows) and all(labels[r] == y for r, y in zip(rows, sample.labels, strict=True))
+    assert split.sample(None) is split and split.sample(500) is split

@@ -78,7 +78,7 @@ def _run(
     seed: int,
     threads: int,
 ) -> dict[str, Any]:
-    split = evaluation.head(settings.eval_limit)
+    split = evaluation.sample(settings.eval_limit)
     if train is not None and settings.classical_baseline:
         log("benchmark: fitting the classical baseline (character n-gram TF-IDF + linear SVM) on the training split")
         candidates = [*candidates, Candidate(CLASSICAL, "classical", "in memory", fit_classical(train, seed))]

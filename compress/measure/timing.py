@@ -108,17 +108,18 @@ def latency_and_throughput(
 ) -> tuple[dict[str, Timings], dict[str, Timings], dict[str, Inputs]]:
     """Batch-1 latency over distinct held-out examples, then throughput over full batches of
     `batch_size` (half the measuring time); both interleaved. `encoded` is one `Encoded` for all,
-    or one per predictor name. Timing uses a fixed sample (the first `latency_samples` examples,
-    and as many full batches as cover them), so its cost does not grow with the split.
+    or one per predictor name. Timing uses a fixed sample (`latency_samples` examples drawn with a
+    fixed seed, and as many full batches as cover them), so its cost does not grow with the split.
     Returns both timings and one full batch per predictor."""
     per_model = encoded if isinstance(encoded, Mapping) else {p.name: encoded for p in predictors}
     count = len(next(iter(per_model.values())))
     log(f"batch-1 latency, {rounds} interleaved rounds, >= {min_seconds} s per model")
-    singles = {name: [e.batch([i]) for i in range(min(latency_samples, count))] for name, e in per_model.items()}
+    order = np.random.default_rng(0).permutation(count)  # a file sorted by label must not time one class
+    singles = {name: [e.batch([i]) for i in order[:latency_samples]] for name, e in per_model.items()}
     latency = measure(
         predictors, singles, warmup=warmup, min_iterations=min_iterations, min_seconds=min_seconds, rounds=rounds
     )
-    rows = np.arange(min(count, max(batch_size, math.ceil(latency_samples / batch_size) * batch_size)))
+    rows = order[: max(batch_size, math.ceil(latency_samples / batch_size) * batch_size)]
     starts = [i for i in range(0, len(rows), batch_size) if i + batch_size <= len(rows)] or [0]
     batched = {name: [e.batch(rows[i : i + batch_size]) for i in starts] for name, e in per_model.items()}
     log(f"throughput at batch {len(next(iter(batched.values()))[0]['input_ids'])}, {len(starts)} batches")
