@@ -46,7 +46,7 @@ class GateSettings(BaseModel):
     warmup: int = Field(10, ge=0)
     batch_size: int = Field(32, ge=1)
     threads: int | None = Field(None, ge=1)
-    eval_limit: int | None = Field(None, ge=1, description="evaluate on N held-out examples drawn at random (fixed seed)")
+    eval_limit: int | None = Field(None, ge=1, description="evaluate on N held-out examples drawn at random (seeded)")
     max_round_spread: float | None = Field(
         None, gt=1, description="if set, fail as unreliable when per-round speed ratios differ more than this factor"
     )

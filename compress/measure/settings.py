@@ -20,7 +20,7 @@ class BenchmarkConfig(BaseModel):
     min_iterations: int = Field(200, ge=1)
     min_seconds: float = Field(8.0, ge=0)
     rounds: int = Field(5, ge=1)
-    eval_limit: int | None = Field(None, ge=1, description="evaluate on N held-out examples drawn at random (fixed seed)")
+    eval_limit: int | None = Field(None, ge=1, description="evaluate on N held-out examples drawn at random (seeded)")
     bootstrap: int = Field(1000, ge=0)
     memory: bool = True
     classical_baseline: bool = Field(True, description="also measure a character n-gram TF-IDF + linear SVM row")
