@@ -129,11 +129,23 @@ def train_all(configs: list[Config], args: argparse.Namespace) -> set[str]:
     return failed
 
 
+def stored_bench(out: Path, candidates: list[str]) -> dict | None:
+    """The benchmark already written in `out`, if it measured every one of `candidates` (a row
+    added to the matrix after it was written is measured afresh with the others)."""
+    path = out / "report.json"
+    if not path.is_file():
+        return None
+    report = json.loads(path.read_text())
+    measured = {entry["location"] for entry in report["benchmark"]["candidates"]}
+    return report if {str(Path(c).resolve()) for c in candidates} <= measured else None
+
+
 def measure(candidates: list[str], args: argparse.Namespace) -> dict:
-    """All outputs against the teacher in one `compress bench` process (reused once written; a
-    partial table is measured afresh every time, since the runs it covers change)."""
+    """All outputs against the teacher in one `compress bench` process (reused while it covers
+    every output; a partial table is measured afresh every time, since the runs it covers change)."""
     out = args.out / ("bench-partial" if args.partial else "bench")
-    if args.partial or not (out / "report.json").is_file():
+    stored = None if args.partial else stored_bench(out, candidates)
+    if stored is None:
         command = [
             sys.executable,
             "-m",
@@ -155,7 +167,8 @@ def measure(candidates: list[str], args: argparse.Namespace) -> dict:
         ]
         print("+", " ".join(command[:8]), "...", flush=True)
         subprocess.run(command, check=True)
-    return json.loads((out / "report.json").read_text())
+        stored = json.loads((out / "report.json").read_text())
+    return stored
 
 
 def main() -> None:
@@ -194,8 +207,9 @@ def main() -> None:
             rows.append(Row(config.name + suffix, [run / output for run in runs], config.trained))
     if args.old_teacher is not None:
         rows.insert(0, Row("MiniLM vocabulary (before vocabulary transfer)", [args.old_teacher / "model"], False))
-    fresh_bench = args.partial or not (args.out / "bench" / "report.json").is_file()
-    report = measure([str(path) for row in rows for path in row.outputs], args)
+    candidates = [str(path) for row in rows for path in row.outputs]
+    fresh_bench = args.partial or stored_bench(args.out / "bench", candidates) is None
+    report = measure(candidates, args)
     finished = time.monotonic()
     wall = (
         f"Wall time of this invocation: {(finished - started) / 60:.0f} min; training "
