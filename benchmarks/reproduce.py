@@ -8,10 +8,12 @@ retrained); `--old-teacher`, optional, one of `recipes/finetune.yaml` (the MiniL
 measured as a row so that what the vocabulary transfer alone buys is in the same table.
 
 Rows: int8 alone; KD into 3 layers (and + int8); the fastest chain (KD into 2 layers + int8,
-`recipes/marathi-fastest.yaml`); block movement pruning at 25/50/75% without KD (cross-entropy
-only) and with KD (and + int8); bf16 mixed-precision KD where the CPU has bf16 instructions
-(`--bf16 always` to force it; emulated bf16 is slower than fp32 and says nothing about a GPU).
-The rows the published claim rests on (KD, 25% + KD, the fastest chain, and their int8) train on 3
+`recipes/marathi-fastest.yaml`) and its narrow variant (a third of the heads and half of the FFN
+neurons removed, KD recovery, `recipes/marathi-fastest-narrow.yaml`); block movement pruning at
+25/50/75% without KD (cross-entropy only) and with KD (and + int8); bf16 mixed-precision KD
+where the CPU has bf16 instructions (`--bf16 always` to force it; emulated bf16 is slower than
+fp32 and says nothing about a GPU).
+The rows the published claim rests on (KD, 25% + KD, the fastest chains, and their int8) train on 3
 seeds, the others on 2. Train trains, dev selects (each training pass keeps its best dev epoch),
 test reports; nothing here reads test before the benchmark.
 
@@ -28,7 +30,7 @@ checkpointed ones, so the matrix can span sessions; a failed run is reported and
 Writes OUT/RESULTS.md and OUT/results.png; copy them to benchmarks/ to publish. `--partial` trains
 nothing and tabulates the runs finished so far (OUT/RESULTS-partial.md), for a matrix that spans
 sessions; its timings are only as good as the machine was quiet. --quick: one seed,
-25% pruning only, one epoch per training pass (a smoke run of the whole path).
+25% pruning only, no narrow chain, one epoch per training pass (a smoke run of the whole path).
 """
 
 from __future__ import annotations
@@ -75,6 +77,10 @@ def matrix(quick: bool, bf16: bool) -> list[Config]:
         Config("KD, 3-layer student", "marathi-fast.yaml", kd, KEY_SEEDS, with_int8),
         Config("fastest chain: KD, 2-layer student", "marathi-fastest.yaml", kd, KEY_SEEDS, with_int8),
     ]
+    if not quick:
+        narrow = (epochs(0, "distill", 8), epochs(2, "distill", 6))
+        name = "narrow chain: 2 layers, 1/3 of heads and 1/2 of FFN removed"
+        rows.append(Config(name, "marathi-fastest-narrow.yaml", narrow, KEY_SEEDS, with_int8))
     if bf16 and not quick:
         bf16_kd = (*kd, "passes.0.distill.precision=bf16")
         rows.append(Config("KD, 3-layer student, bf16 mixed precision", "marathi-fast.yaml", bf16_kd))
