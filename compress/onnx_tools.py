@@ -1,7 +1,7 @@
 """Checks and optional rewrites shared by the ONNX passes.
 
 `compare_with_torch` proves an ONNX file computes what the PyTorch model computes, on real
-held-out text. `optimize_if_faster` applies optimum's transformer fusions and keeps the result
+held-out text (the selection split's). `optimize_if_faster` applies optimum's transformer fusions and keeps the result
 only when it is measurably faster here; otherwise the plain graph stays. `fuse_transformer_graph`
 applies onnxruntime's fusions unconditionally, for the quantizer to work on.
 """
@@ -24,8 +24,9 @@ KEEP_IF_FASTER_BY = 0.03  # an optimized graph must be at least 3% faster to rep
 def compare_with_torch(
     artifact: Artifact, path: Path, examples: int, reference_logits: np.ndarray | None = None
 ) -> dict[str, Any]:
-    """Largest absolute logit difference and label agreement on the first held-out examples."""
-    texts = artifact.data.evaluation.texts[:examples]
+    """Largest absolute logit difference and label agreement on `examples` texts of the selection
+    split, drawn with a fixed seed: the check decides what is kept, and the test split only reports."""
+    texts = artifact.data.selection.sample(examples).texts
     encoded = encode(artifact.tokenizer, texts, artifact.max_length)
     if reference_logits is None:
         reference_logits = predict_logits(TorchPredictor("torch", artifact.model), encoded)
@@ -50,7 +51,7 @@ def optimize_if_faster(artifact: Artifact, path: Path, level: str) -> tuple[Path
     optimized = path.with_name(f"{path.stem}_{level.lower()}.onnx")
     check = compare_with_torch(artifact, optimized, 32)
 
-    encoded = encode(artifact.tokenizer, artifact.data.evaluation.texts[:64], artifact.max_length)
+    encoded = encode(artifact.tokenizer, artifact.data.selection.sample(64).texts, artifact.max_length)
     samples = [encoded.batch([i]) for i in range(len(encoded))]
     threads = default_threads()
     plain, fused = OnnxPredictor("plain", path, threads), OnnxPredictor("optimized", optimized, threads)

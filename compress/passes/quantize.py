@@ -161,7 +161,7 @@ def _calibrate(quantizer: Any, config: QuantizeConfig, artifact: Artifact) -> di
 
     from compress.batching import encode
 
-    texts = artifact.data.train.texts[: config.calibration_examples]
+    texts = artifact.data.train.sample(config.calibration_examples).texts  # all classes, even from a sorted file
     encoded = encode(artifact.tokenizer, texts, artifact.max_length)
     graph_inputs = {i.name for i in onnx.load(str(quantizer.onnx_model_path), load_external_data=False).graph.input}
     # One common length: histogram calibrators stack activations, so shapes must agree.
