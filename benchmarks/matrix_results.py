@@ -25,8 +25,8 @@ class Row:
 
 
 HEADER = (
-    "| configuration | seeds | accuracy % | macro-F1 % | change, points [paired 95% CI] | non-inferior at δ "
-    "| tokens/ex | batch-1 p50 ms | batch-1 speedup | batch-32/s | batch-32 speedup | MB | smaller "
+    "| configuration | seeds | dev % (selects) | accuracy % | macro-F1 % | change, points [paired 95% CI] "
+    "| non-inferior at δ | tokens/ex | batch-1 p50 ms | batch-1 speedup | batch-32/s | batch-32 speedup | MB | smaller "
     "| train s | energy kWh (estimate) |"
 )
 
@@ -39,7 +39,7 @@ def write_results(
     base = bench["baseline"]
     lines = [HEADER, "|" + "---|" * (HEADER.count("|") - 1)]
     lines.append(
-        f"| baseline: the teacher, PyTorch fp32 | - | {_interval(base['quality']['accuracy'])} | "
+        f"| baseline: the teacher, PyTorch fp32 | - | - | {_interval(base['quality']['accuracy'])} | "
         f"{100 * base['quality']['macro_f1']['value']:.1f} | - | - | {base['tokens_per_example']:.1f} | "
         f"{base['latency_ms']['p50']:.2f} | 1.00x | {base['throughput']['samples_per_second']:.0f} | 1.00x | "
         f"{base['size_mb']:.1f} | 1.00x | - | - |"
@@ -76,7 +76,9 @@ def write_results(
         "through its own tokenizer, batch-1 latency in interleaved rounds. Trained rows: mean ± population standard "
         "deviation over seeds (as many as the seeds column says, taken in order from "
         + ", ".join(map(str, args.seeds[:1] if args.quick else args.seeds))
-        + "; a single run shows its bootstrap 95% interval). The change is the seed-averaged accuracy minus the "
+        + "; a single run shows its bootstrap 95% interval). Dev: the selection-split accuracy of each run's last "
+        "training pass, which chose its epoch (for a + int8 row, of the model before int8). The change is the "
+        "seed-averaged accuracy minus the "
         "teacher's on the same examples, with a paired bootstrap 95% interval over examples (it covers the choice "
         f"of examples, not of seeds). Non-inferior at δ = {args.margin:g}: that interval's lower end is at least "
         f"-{args.margin:g}. Energy is codecarbon's estimate where no hardware counter exists.",
@@ -107,6 +109,7 @@ def _line(row: Row, entries: list[dict], costs: list[tuple], bench: dict, margin
     cells = [
         row.name,
         str(len(entries)) if row.trained else "-",
+        mean_spread([_dev_accuracy(_report(path)) for path in row.outputs]) if row.trained else "-",
         shown,
         mean_spread([100 * e["quality"]["macro_f1"]["value"] for e in entries]),
         change(found) if found is not None else "n/a",
@@ -142,6 +145,12 @@ def _summary(verdicts: list[dict[str, Any]], margin: float) -> list[str]:
                 f"(batch-1 {best['batch1']:.2f}x, batch-32 {best['batch32']:.2f}x)."
             )
     return lines
+
+
+def _dev_accuracy(report: dict[str, Any]) -> float:
+    """The selection-split accuracy (%) of a run's last training pass: what chose its epoch."""
+    found = [p["details"]["selection_accuracy"] for p in report["passes"] if "selection_accuracy" in p["details"]]
+    return 100 * found[-1]
 
 
 def _folder(output: Path) -> Path:
