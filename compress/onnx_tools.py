@@ -1,9 +1,10 @@
 """Checks and optional rewrites shared by the ONNX passes.
 
 `compare_with_torch` proves an ONNX file computes what the PyTorch model computes, on real
-held-out text (the selection split's). `optimize_if_faster` applies optimum's transformer fusions and keeps the result
-only when it is measurably faster here; otherwise the plain graph stays. `fuse_transformer_graph`
-applies onnxruntime's fusions unconditionally, for the quantizer to work on.
+held-out text (the selection split's). `optimize_if_faster` applies optimum's transformer
+fusions and keeps the result only when it is measurably faster here; otherwise the plain graph
+stays. `fuse_transformer_graph` applies onnxruntime's fusions unconditionally, for the quantizer
+to work on.
 """
 
 from __future__ import annotations
