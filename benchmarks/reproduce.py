@@ -146,9 +146,10 @@ def stored_bench(out: Path, candidates: list[str]) -> dict | None:
     return report if {str(Path(c).resolve()) for c in candidates} <= measured else None
 
 
-def measure(candidates: list[str], args: argparse.Namespace) -> dict:
+def measure(candidates: list[str], args: argparse.Namespace) -> tuple[dict, bool]:
     """All outputs against the teacher in one `compress bench` process (reused while it covers
-    every output; a partial table is measured afresh every time, since the runs it covers change)."""
+    every output; a partial table is measured afresh every time, since the runs it covers change).
+    Returns the report and whether it was measured now."""
     out = args.out / ("bench-partial" if args.partial else "bench")
     stored = None if args.partial else stored_bench(out, candidates)
     if stored is None:
@@ -173,8 +174,8 @@ def measure(candidates: list[str], args: argparse.Namespace) -> dict:
         ]
         print("+", " ".join(command[:8]), "...", flush=True)
         subprocess.run(command, check=True)
-        stored = json.loads((out / "report.json").read_text())
-    return stored
+        return json.loads((out / "report.json").read_text()), True
+    return stored, False
 
 
 def main() -> None:
@@ -214,8 +215,7 @@ def main() -> None:
     if args.old_teacher is not None:
         rows.insert(0, Row("MiniLM vocabulary (before vocabulary transfer)", [args.old_teacher / "model"], False))
     candidates = [str(path) for row in rows for path in row.outputs]
-    fresh_bench = args.partial or stored_bench(args.out / "bench", candidates) is None
-    report = measure(candidates, args)
+    report, fresh_bench = measure(candidates, args)
     finished = time.monotonic()
     wall = (
         f"Wall time of this invocation: {(finished - started) / 60:.0f} min; training "
