@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import mean
 from typing import Any
@@ -22,6 +22,14 @@ class Row:
     name: str
     outputs: list[Path]
     trained: bool
+    runs: list[Path] = field(default_factory=list)  # what trained each output, where it is not its own folder
+
+    def folders(self) -> list[Path]:
+        """The run that trained each output (its report has the dev accuracy and training cost)."""
+        return self.runs or [_folder(output) for output in self.outputs]
+
+    def reports(self) -> list[dict[str, Any]]:
+        return [json.loads((folder / "report.json").read_text(encoding="utf-8")) for folder in self.folders()]
 
 
 HEADER = (
@@ -47,8 +55,8 @@ def write_results(
     points, verdicts, run_seconds = [], [], {}  # training seconds per run folder, each counted once
     for row in rows:
         entries = [by_location[str(path.resolve())] for path in row.outputs]
-        costs = [training_cost(_report(path)) for path in row.outputs] if row.trained else []
-        run_seconds |= {_folder(path): cost[0] for path, cost in zip(row.outputs, costs, strict=False)}
+        costs = [training_cost(report) for report in row.reports()] if row.trained else []
+        run_seconds |= {folder: cost[0] for folder, cost in zip(row.folders(), costs, strict=False)}
         line, verdict = _line(row, entries, costs, bench, args.margin)
         lines.append(line)
         verdicts.append(verdict)
@@ -77,8 +85,8 @@ def write_results(
         "deviation over seeds (as many as the seeds column says, taken in order from "
         + ", ".join(map(str, args.seeds[:1] if args.quick else args.seeds))
         + "; a single run shows its bootstrap 95% interval). Dev: the selection-split accuracy of each run's last "
-        "training pass, which chose its epoch (for a + int8 row, of the model before int8). The change is the "
-        "seed-averaged accuracy minus the "
+        "training pass, which chose its epoch (for a + int8 or + bf16 weights row, of the model before). "
+        "The change is the seed-averaged accuracy minus the "
         "teacher's on the same examples, with a paired bootstrap 95% interval over examples (it covers the choice "
         f"of examples, not of seeds). Non-inferior at δ = {args.margin:g}: that interval's lower end is at least "
         f"-{args.margin:g}. Energy is codecarbon's estimate where no hardware counter exists.",
@@ -109,7 +117,7 @@ def _line(row: Row, entries: list[dict], costs: list[tuple], bench: dict, margin
     cells = [
         row.name,
         str(len(entries)) if row.trained else "-",
-        mean_spread([_dev_accuracy(_report(path)) for path in row.outputs]) if row.trained else "-",
+        mean_spread([_dev_accuracy(report) for report in row.reports()]) if row.trained else "-",
         shown,
         mean_spread([100 * e["quality"]["macro_f1"]["value"] for e in entries]),
         change(found) if found is not None else "n/a",
@@ -156,10 +164,6 @@ def _dev_accuracy(report: dict[str, Any]) -> float:
 def _folder(output: Path) -> Path:
     """The run folder of an output: RUN/model or RUN/onnx/FILE."""
     return output.parent if output.name == "model" else output.parent.parent
-
-
-def _report(output: Path) -> dict[str, Any]:
-    return json.loads((_folder(output) / "report.json").read_text(encoding="utf-8"))
 
 
 def _interval(accuracy: dict) -> str:

@@ -10,9 +10,12 @@ measured as a row so that what the vocabulary transfer alone buys is in the same
 Rows: int8 alone; KD into 3 layers (and + int8); the fastest chain (KD into 2 layers + int8,
 `recipes/marathi-fastest.yaml`) and its narrow variant (a third of the heads and half of the FFN
 neurons removed, KD recovery, `recipes/marathi-fastest-narrow.yaml`); block movement pruning at
-25/50/75% without KD (cross-entropy only) and with KD (and + int8); bf16 mixed-precision KD
-where the CPU has bf16 instructions (`--bf16 always` to force it; emulated bf16 is slower than
-fp32 and says nothing about a GPU).
+25/50/75% without KD (cross-entropy only) and with KD (and + int8). Where the CPU has bf16
+instructions (avx512_bf16/AMX; `--bf16 always` to force it, `never` to leave it out; emulated bf16
+is slower than fp32 and says nothing about a GPU): bf16 mixed-precision KD, the teacher with bf16
+weights (`recipes/precision-bf16.yaml`, no training), and the key rows' PyTorch models cast to bf16
+weights the same way after training (+ bf16 weights: the published recipe's mixed precision, as a
+CPU serves it).
 The rows the published claim rests on (KD, 25% + KD, the fastest chains, and their int8) train on 3
 seeds, the others on 2. Train trains, dev selects (each training pass keeps its best dev epoch),
 test reports; nothing here reads test before the benchmark.
@@ -50,6 +53,7 @@ from compress.training.mixed_precision import NATIVE_BF16_CPU_FLAGS
 
 REPO = Path(__file__).resolve().parent.parent
 INT8 = "onnx/model_int8_dynamic.onnx"
+BF16_RECIPE = "precision-bf16.yaml"
 KEY_SEEDS, OTHER_SEEDS = 3, 2
 
 
@@ -64,6 +68,7 @@ class Config:
     seeds: int = OTHER_SEEDS
     outputs: tuple[tuple[str, str], ...] = (("", "model"),)
     trained: bool = True
+    bf16_copy: bool = False  # also measured with its trained PyTorch weights cast to bf16
 
 
 def matrix(quick: bool, bf16: bool) -> list[Config]:
@@ -74,9 +79,11 @@ def matrix(quick: bool, bf16: bool) -> list[Config]:
     kd = (epochs(0, "distill", 8),)
     rows = [
         Config("int8 (dynamic)", "int8-dynamic.yaml", outputs=(("", INT8),), trained=False),
-        Config("KD, 3-layer student", "marathi-fast.yaml", kd, KEY_SEEDS, with_int8),
-        Config("fastest chain: KD, 2-layer student", "marathi-fastest.yaml", kd, KEY_SEEDS, with_int8),
+        Config("KD, 3-layer student", "marathi-fast.yaml", kd, KEY_SEEDS, with_int8, bf16_copy=bf16),
+        Config("fastest chain: KD, 2-layer student", "marathi-fastest.yaml", kd, KEY_SEEDS, with_int8, bf16_copy=bf16),
     ]
+    if bf16:
+        rows.insert(1, Config("bf16 weights", BF16_RECIPE, trained=False))
     if not quick:
         narrow = (epochs(0, "distill", 8), epochs(2, "distill", 6))
         name = "narrow chain: 2 layers, 1/3 of heads and 1/2 of FFN removed"
@@ -94,7 +101,9 @@ def matrix(quick: bool, bf16: bool) -> list[Config]:
         no_kd = (*prune, "passes.0.block_movement.alpha=0", "passes.2.distill.alpha=0")
         rows.append(Config(f"prune {level}%, no KD", f"prune{level}-kd.yaml", no_kd))
         seeds = KEY_SEEDS if level == 25 else OTHER_SEEDS
-        rows.append(Config(f"prune {level}% + KD", f"prune{level}-kd-int8.yaml", prune, seeds, with_int8))
+        rows.append(
+            Config(f"prune {level}% + KD", f"prune{level}-kd-int8.yaml", prune, seeds, with_int8, bf16 and level == 25)
+        )
     return rows
 
 
@@ -114,24 +123,58 @@ def run_name(config: Config, seed: int) -> str:
 def train_all(configs: list[Config], args: argparse.Namespace) -> set[str]:
     """Every (configuration, seed) as one Ray task (`compress sweep`'s machinery); the names of the
     runs that failed."""
-    from compress.sweep import RunSpec, run_sweep
+    from compress.sweep import RunSpec
 
-    specs = [
-        RunSpec(
-            name=run_name(config, seed),
-            recipe=REPO / "recipes" / config.recipe,
-            model=str(args.teacher / "model"),
-            # each run's own benchmark is off: every output is measured once, together, below
-            set=(*((f"seed={seed}",) if config.trained else ()), *config.sets, "benchmark.enabled=false"),
-            cpus=args.cpus_per_run,
-        )
-        for config in configs
-        for seed in seeds_of(config, args)
-    ]
-    outcomes = run_sweep(tuple(specs), None, args.data, args.out / "runs", args.address)
+    return sweep(
+        [
+            RunSpec(
+                name=run_name(config, seed),
+                recipe=REPO / "recipes" / config.recipe,
+                model=str(args.teacher / "model"),
+                # each run's own benchmark is off: every output is measured once, together, below
+                set=(*((f"seed={seed}",) if config.trained else ()), *config.sets, "benchmark.enabled=false"),
+                cpus=args.cpus_per_run,
+            )
+            for config in configs
+            for seed in seeds_of(config, args)
+        ],
+        args,
+    )
+
+
+def cast_all(configs: list[Config], args: argparse.Namespace, failed: set[str]) -> set[str]:
+    """The bf16 copies (`precision`: seconds each, no training) of the trained runs whose rows ask for
+    one, as runs of the same names under OUT/runs-bf16; the names of those that failed."""
+    from compress.sweep import RunSpec
+
+    trained = [run_name(c, seed) for c in configs if c.bf16_copy for seed in seeds_of(c, args)]
+    return sweep(
+        [
+            RunSpec(
+                name=run,
+                recipe=REPO / "recipes" / BF16_RECIPE,
+                model=str(args.out / "runs" / run / "model"),
+                set=("benchmark.enabled=false",),
+                cpus=args.cpus_per_run,
+            )
+            for run in trained
+            if run not in failed
+        ],
+        args,
+        "runs-bf16",
+    )
+
+
+def sweep(specs: list, args: argparse.Namespace, folder: str = "runs") -> set[str]:
+    """Run `specs` into OUT/folder (one sweep.json there); the names of the runs that failed."""
+    from compress.sweep import run_sweep
+
+    if not specs:
+        return set()
+    outcomes = run_sweep(tuple(specs), None, args.data, args.out / folder, args.address)
     failed = {o.name for o in outcomes if o.status == "failed"}
     if failed:
-        print(f"failed runs (their logs are in {args.out / 'runs'}): {', '.join(sorted(failed))}", flush=True)
+        print(f"failed runs (their logs are in {args.out / folder}): {', '.join(sorted(failed))}", flush=True)
     return failed
 
 
@@ -185,7 +228,9 @@ def main() -> None:
     parser.add_argument("--old-teacher", type=Path, help="output folder of recipes/finetune.yaml: measured as a row")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--margin", type=float, default=1.0, help="δ in points for the non-inferiority verdicts")
-    parser.add_argument("--bf16", choices=["auto", "always", "never"], default="auto", help="the bf16 training row")
+    parser.add_argument(
+        "--bf16", choices=["auto", "always", "never"], default="auto", help="the bf16 rows (training, weights)"
+    )
     parser.add_argument("--cpus-per-run", type=float, default=1, help="CPUs (and threads) each training asks Ray for")
     parser.add_argument("--address", help="an existing Ray cluster (default: start Ray on this machine)")
     parser.add_argument(
@@ -195,13 +240,17 @@ def main() -> None:
     )
     args = parser.parse_args()
     native_bf16 = bool(NATIVE_BF16_CPU_FLAGS & cpu_flags())
-    configs = matrix(args.quick, args.bf16 == "always" or (args.bf16 == "auto" and native_bf16))
+    bf16 = args.bf16 == "always" or (args.bf16 == "auto" and native_bf16)
+    configs = matrix(args.quick, bf16)
     started = time.monotonic()
     planned = [run_name(config, seed) for config in configs for seed in seeds_of(config, args)]
+    casts = [run_name(c, seed) for c in configs if c.bf16_copy for seed in seeds_of(c, args)]
     if args.partial:
         failed = {name for name in planned if not (args.out / "runs" / name / "report.json").is_file()}
+        not_cast = {name for name in casts if not (args.out / "runs-bf16" / name / "report.json").is_file()}
     else:
         failed = train_all(configs, args)
+        not_cast = cast_all(configs, args, failed)
     trained = time.monotonic()
 
     rows: list[Row] = []
@@ -212,6 +261,10 @@ def main() -> None:
             continue
         for suffix, output in config.outputs:
             rows.append(Row(config.name + suffix, [run / output for run in runs], config.trained))
+        cast = [run for run in runs if run.name not in not_cast] if config.bf16_copy else []
+        if cast:
+            copies = [args.out / "runs-bf16" / run.name / "model" for run in cast]
+            rows.append(Row(config.name + " + bf16 weights", copies, config.trained, runs=cast))
     if args.old_teacher is not None:
         rows.insert(0, Row("MiniLM vocabulary (before vocabulary transfer)", [args.old_teacher / "model"], False))
     candidates = [str(path) for row in rows for path in row.outputs]
@@ -223,11 +276,11 @@ def main() -> None:
         f"{(finished - trained) / 60:.0f} min{'' if fresh_bench else ' (reused)'}."
     )
     bf16_note = (
-        "bf16 training row: measured."
-        if any("bf16" in c.name for c in configs)
-        else "bf16 training row: left out, this CPU has no native bf16 instructions (avx512_bf16/amx_bf16), so "
-        "bf16 autocast is emulated (on the AVX2 EPYC a training step took 15.6x as long as in fp32: "
-        "`python benchmarks/bf16_step.py --model TEACHER/model`); `--bf16 always` forces the row."
+        "bf16 rows (mixed-precision training; bf16 weights, measured in bf16 PyTorch): measured."
+        if bf16
+        else "bf16 rows: left out, this CPU has no native bf16 instructions (avx512_bf16/amx_bf16), so "
+        "bf16 is emulated (on the AVX2 EPYC a training step took 15.6x as long as in fp32: "
+        "`python benchmarks/bf16_step.py --model TEACHER/model`); `--bf16 always` forces them."
     )
     notes = [wall, bf16_note]
     if args.partial:
