@@ -5,7 +5,9 @@ requests/s and latency, for an fp32 PyTorch baseline against a compressed model,
         --data ../shared/data/mahanews-shc/test.csv --seconds 30 --clients 8
 
 - predict: the whole file through `compress predict`'s code, each model with its own tokenizer;
-  the candidate's labels are checked against `compress bench`'s predictions in its run report.
+  the candidate's labels are checked against `compress bench`'s predictions in its run report, or
+  in `--bench-report` (a `compress bench` report.json that measured the candidate, given as a file:
+  a matrix run of `reproduce.py` has no benchmark of its own).
 - serve: `compress serve` in a child process per configuration (localhost only), `--clients`
   threads each sending one headline per request for `--seconds` (bounded in time and count);
   each model is served micro-batched and with batch 1, to show what micro-batching buys: most for
@@ -40,14 +42,19 @@ def predict_rate(reference: str, data: str, out: Path) -> tuple[float, list[str]
     return result["rows_per_second"], labels
 
 
-def bench_labels(run: Path, data: str) -> list[str] | None:
-    """The candidate's predicted labels in its run report, when the report's split is this file."""
+def bench_labels(candidate: Path, data: str, bench_report: Path | None) -> list[str] | None:
+    """The candidate's predicted labels in its run report (or in `bench_report`, found by location),
+    when that benchmark's split is this file."""
     try:
-        report = json.loads((run / "report.json").read_text(encoding="utf-8"))
+        report = json.loads((bench_report or candidate / "report.json").read_text(encoding="utf-8"))
     except OSError:
         return None
-    bench = report["benchmark"]
+    bench = report.get("benchmark")
+    if bench is None:
+        return None
     rows = [c for c in bench["candidates"] if c.get("kind") not in ("classical",)]
+    if bench_report is not None:
+        rows = [c for c in rows if c.get("location") and Path(c["location"]).resolve() == candidate.resolve()]
     if bench["evaluation"]["split"] != Path(data).stem or not rows:
         return None
     names = bench["evaluation"]["labels"]
@@ -124,7 +131,8 @@ def load_test(reference: str, texts: list[str], seconds: float, clients: int, ba
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--baseline", required=True, help="the fp32 PyTorch model")
-    parser.add_argument("--candidate", required=True, help="the compressed model (a run folder)")
+    parser.add_argument("--candidate", required=True, help="the compressed model (a run folder, or an output in one)")
+    parser.add_argument("--bench-report", type=Path, help="a `compress bench` report.json that measured the candidate")
     parser.add_argument("--data", required=True, help="a CSV file of texts (the test split)")
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--clients", type=int, default=8)
@@ -139,7 +147,7 @@ def main() -> None:
         rates[name], labels = predict_rate(reference, args.data, args.out / f"predict-{name}.jsonl")
         results[f"predict {name}"] = {"rows_per_second": rates[name]}
         if name == "candidate":
-            expected = bench_labels(Path(args.candidate), args.data)
+            expected = bench_labels(Path(args.candidate), args.data, args.bench_report)
             results["predict candidate"]["same_labels_as_bench"] = (
                 None if expected is None else float(labels == expected)
             )
