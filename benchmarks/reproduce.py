@@ -43,7 +43,7 @@ import json
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 
 from study_args import study_parser
@@ -65,6 +65,7 @@ class Config:
     name: str
     recipe: str
     sets: tuple[str, ...] = ()
+    _: KW_ONLY  # the rest by name: a positional slip once made every prune + KD row untrained
     seeds: int = OTHER_SEEDS
     outputs: tuple[tuple[str, str], ...] = (("", "model"),)
     trained: bool = True
@@ -79,15 +80,22 @@ def matrix(quick: bool, bf16: bool) -> list[Config]:
     kd = (epochs(0, "distill", 8),)
     rows = [
         Config("int8 (dynamic)", "int8-dynamic.yaml", outputs=(("", INT8),), trained=False),
-        Config("KD, 3-layer student", "marathi-fast.yaml", kd, KEY_SEEDS, with_int8, bf16_copy=bf16),
-        Config("fastest chain: KD, 2-layer student", "marathi-fastest.yaml", kd, KEY_SEEDS, with_int8, bf16_copy=bf16),
+        Config("KD, 3-layer student", "marathi-fast.yaml", kd, seeds=KEY_SEEDS, outputs=with_int8, bf16_copy=bf16),
+        Config(
+            "fastest chain: KD, 2-layer student",
+            "marathi-fastest.yaml",
+            kd,
+            seeds=KEY_SEEDS,
+            outputs=with_int8,
+            bf16_copy=bf16,
+        ),
     ]
     if bf16:
         rows.insert(1, Config("bf16 weights", BF16_RECIPE, trained=False))
     if not quick:
         narrow = (epochs(0, "distill", 8), epochs(2, "distill", 6))
         name = "narrow chain: 2 layers, 1/3 of heads and 1/2 of FFN removed"
-        rows.append(Config(name, "marathi-fastest-narrow.yaml", narrow, KEY_SEEDS, with_int8))
+        rows.append(Config(name, "marathi-fastest-narrow.yaml", narrow, seeds=KEY_SEEDS, outputs=with_int8))
     if bf16 and not quick:
         bf16_kd = (*kd, "passes.0.distill.precision=bf16")
         rows.append(Config("KD, 3-layer student, bf16 mixed precision", "marathi-fast.yaml", bf16_kd))
@@ -100,9 +108,15 @@ def matrix(quick: bool, bf16: bool) -> list[Config]:
         )
         no_kd = (*prune, "passes.0.block_movement.alpha=0", "passes.2.distill.alpha=0")
         rows.append(Config(f"prune {level}%, no KD", f"prune{level}-kd.yaml", no_kd))
-        seeds = KEY_SEEDS if level == 25 else OTHER_SEEDS
         rows.append(
-            Config(f"prune {level}% + KD", f"prune{level}-kd-int8.yaml", prune, seeds, with_int8, bf16 and level == 25)
+            Config(
+                f"prune {level}% + KD",
+                f"prune{level}-kd-int8.yaml",
+                prune,
+                seeds=KEY_SEEDS if level == 25 else OTHER_SEEDS,
+                outputs=with_int8,
+                bf16_copy=bf16 and level == 25,
+            )
         )
     return rows
 

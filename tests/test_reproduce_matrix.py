@@ -1,0 +1,38 @@
+"""The reproduction matrix (`benchmarks/reproduce.py`) as data: which configurations train, on how
+many seeds, and which get bf16 copies. A slip here once made every prune + KD row a seed-0 run
+reported as untrained, and only a full two-hour matrix showed it."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import REPO
+
+KEY_ROWS = {"KD, 3-layer student", "fastest chain: KD, 2-layer student", "prune 25% + KD"}
+
+
+@pytest.fixture()
+def reproduce(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    import reproduce
+
+    return reproduce
+
+
+@pytest.mark.parametrize("quick", [False, True])
+@pytest.mark.parametrize("bf16", [False, True])
+def test_every_configuration_trains_on_its_seeds_and_the_key_rows_get_bf16_copies(reproduce, quick, bf16):
+    configs = reproduce.matrix(quick, bf16)
+    by_name = {config.name: config for config in configs}
+    assert len(by_name) == len(configs), "configuration names must be distinct (they name the run folders)"
+    untrained = {name for name, config in by_name.items() if not config.trained}
+    assert untrained == {"int8 (dynamic)"} | ({"bf16 weights"} if bf16 else set())
+    for name, config in by_name.items():
+        assert (REPO / "recipes" / config.recipe).is_file(), config.recipe
+        if name in KEY_ROWS or name.startswith("narrow chain"):
+            assert config.seeds == reproduce.KEY_SEEDS, name
+        elif config.trained:
+            assert config.seeds == reproduce.OTHER_SEEDS, name
+    assert KEY_ROWS <= by_name.keys()
+    assert {name for name, config in by_name.items() if config.bf16_copy} == (KEY_ROWS if bf16 else set())
+    if not quick:
+        assert {f"prune {level}% + KD" for level in (25, 50, 75)} <= by_name.keys()
