@@ -17,6 +17,7 @@ from compress.errors import CompressError
 from compress.models import resolve_model
 from compress.passes.distill import DistillConfig, distill
 from compress.passes.finetune import FinetuneConfig, LoraOptions, _with_adapters, finetune
+from compress.passes.teacher import transfer_texts
 from compress.predictors import TorchPredictor, predict_logits
 from compress.training.distillation import DistillationHook, kd_loss
 from compress.training.settings import DistillationOptions
@@ -116,6 +117,57 @@ def test_distill_refuses_an_untrained_teacher(artifact):
     with pytest.raises(CompressError, match="not a fine-tuned classifier"):
         distill(DistillConfig(teacher="minilm", epochs=1, **FAST), artifact)
     assert untrained.is_local
+
+
+def test_rows_without_a_label_add_no_task_loss_and_the_batch_mean_stays_over_every_row(artifact):
+    from compress.training.loop import UNLABELLED, _task_loss
+
+    encoded = encode(artifact.tokenizer, artifact.data.train.texts[:6], 32)
+    labels = artifact.data.train.labels[:6].copy()
+    outputs = artifact.model(**{k: torch.from_numpy(v) for k, v in encoded.batch(np.arange(6)).items()})
+    per_row = torch.nn.functional.cross_entropy(outputs.logits, torch.from_numpy(labels), reduction="none")
+    hf = artifact.model(
+        **{k: torch.from_numpy(v) for k, v in encoded.batch(np.arange(6)).items()}, labels=torch.from_numpy(labels)
+    )
+    assert _task_loss(hf, labels, torch.device("cpu")) is hf.loss  # all labelled: the model's own loss
+    partly = labels.copy()
+    partly[[1, 4]] = UNLABELLED
+    expected = per_row[[0, 2, 3, 5]].sum() / 6
+    assert _task_loss(outputs, partly, torch.device("cpu")).item() == pytest.approx(expected.item(), rel=1e-6)
+    none = np.full(6, UNLABELLED)
+    assert _task_loss(outputs, none, torch.device("cpu")).item() == 0.0
+
+
+def test_distill_learns_from_a_transfer_corpus_the_teacher_labels(artifact, tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join([*artifact.data.selection.texts, "", *artifact.data.train.texts[:10]]) + "\n")
+    config = DistillConfig(
+        student={"layers": [0]}, epochs=2, batch_size=8, transfer_corpus=corpus, transfer_lines=12, **FAST
+    )
+    result, details = distill(config, artifact)
+    assert details["transfer_examples"] == details["unlabelled_examples"] == 12
+    assert details["train_examples"] == len(artifact.data.train)
+    assert all(np.isfinite(epoch["train_loss"]) for epoch in details["epochs"])
+    assert len(encoder_layers(result.model)) == 1
+    lines = [line for line in corpus.read_text().splitlines() if line]
+    sample = transfer_texts(config, "distill")
+    assert sample == transfer_texts(config, "distill") and len(sample) == 12  # fixed, whatever the seed
+    remaining = iter(lines)
+    assert all(any(text == line for line in remaining) for text in sample)  # a subsequence: the corpus's order
+    assert len(lines) > 12
+    assert transfer_texts(config.model_copy(update={"transfer_lines": None}), "distill") == lines
+
+
+def test_a_transfer_corpus_is_checked(artifact, tmp_path):
+    with pytest.raises(ValueError, match="alpha must be above 0"):
+        DistillConfig(transfer_corpus=tmp_path / "corpus.txt", alpha=0)
+    with pytest.raises(ValueError, match="transfer_lines needs transfer_corpus"):
+        DistillConfig(transfer_lines=5)
+    with pytest.raises(CompressError, match="corpus not found"):
+        distill(DistillConfig(transfer_corpus=tmp_path / "missing.txt", **FAST), artifact)
+    (tmp_path / "blank.txt").write_text("\n \n")
+    with pytest.raises(CompressError, match="has no text"):
+        distill(DistillConfig(transfer_corpus=tmp_path / "blank.txt", **FAST), artifact)
 
 
 def test_distill_config_checks_layers():

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from compress.artifact import Artifact
 from compress.passes.base import Stage, register
-from compress.passes.teacher import distillation_hook
+from compress.passes.teacher import distillation_hook, transfer_texts
 from compress.passes.training_options import TrainingPassConfig, run_training
 from compress.pruning.options import MovementOptions
 from compress.training.settings import DistillationOptions
@@ -35,9 +35,10 @@ def block_movement(config: BlockMovementConfig, artifact: Artifact) -> tuple[Art
     from compress.pruning.movement import MovementHook
 
     model = artifact.model
-    distillation, teaching = distillation_hook(config, artifact, model, "block_movement")
+    transfer = transfer_texts(config, "block_movement")
+    distillation, teaching = distillation_hook(config, artifact, model, "block_movement", transfer)
     movement = MovementHook(model, config)
-    _, details = run_training(model, artifact, config, [distillation, movement])
+    _, details = run_training(model, artifact, config, [distillation, movement], unlabelled=transfer)
     realized = movement.sparsity()
     movement.bake(model)
     details |= {

@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 
 from compress.artifact import Artifact
 from compress.passes.base import PassConfig, Stage, register
-from compress.passes.teacher import distillation_hook
+from compress.passes.teacher import distillation_hook, transfer_texts
 from compress.passes.training_options import TrainingPassConfig, run_training
 from compress.training.settings import DistillationOptions
 
@@ -45,7 +45,8 @@ def distill(config: DistillConfig, artifact: Artifact) -> tuple[Artifact, dict[s
     from compress.architectures import keep_encoder_layers
 
     student = keep_encoder_layers(artifact.model, config.student.layers) if config.student else artifact.model
-    hook, details = distillation_hook(config, artifact, student, "distill")
-    _, trained = run_training(student, artifact, config, [hook])
+    transfer = transfer_texts(config, "distill")
+    hook, details = distillation_hook(config, artifact, student, "distill", transfer)
+    _, trained = run_training(student, artifact, config, [hook], unlabelled=transfer)
     details |= {"student_parameters": sum(p.numel() for p in student.parameters()), **trained}
     return replace(artifact, model=student, model_changed=True), details

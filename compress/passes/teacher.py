@@ -5,6 +5,7 @@ pass, so that no pass imports another."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -31,24 +32,43 @@ def load_teacher(reference: str | None, artifact: Artifact, what: str = "distill
     return loaded.model.eval().requires_grad_(False), loaded.tokenizer, source.reference
 
 
-def teacher_logits(teacher: Any, tokenizer: Any, artifact: Artifact) -> np.ndarray:
-    """The teacher's logits on every training example, in order (exact: it is frozen, in eval mode).
-    The teacher reads its own token ids, so a student with another vocabulary can learn from it."""
+def transfer_texts(options: DistillationOptions, what: str) -> list[str]:
+    """The unlabelled texts the options name, as the student will see them after the training
+    split: the corpus's lines, or a fixed seeded sample of `transfer_lines` of them (fixed, so that
+    seeds differ in training only, not in what the student is shown)."""
+    from compress.data import read_corpus
+
+    if options.transfer_corpus is None:
+        return []
+    texts = read_corpus(options.transfer_corpus, None, what)
+    if not texts:
+        raise CompressError(f"{what}: transfer corpus {options.transfer_corpus} has no text")
+    if options.transfer_lines is not None and options.transfer_lines < len(texts):
+        picked = np.sort(np.random.default_rng(0).choice(len(texts), options.transfer_lines, replace=False))
+        texts = [texts[i] for i in picked]
+    return texts
+
+
+def teacher_logits(teacher: Any, tokenizer: Any, artifact: Artifact, extra: Sequence[str] = ()) -> np.ndarray:
+    """The teacher's logits on every training example and then on `extra` texts, in order (exact:
+    it is frozen, in eval mode). The teacher reads its own token ids, so a student with another
+    vocabulary can learn from it."""
     from compress.batching import encode
     from compress.predictors import TorchPredictor, predict_logits
 
-    encoded = encode(tokenizer, artifact.data.train.texts, artifact.max_length)
+    encoded = encode(tokenizer, [*artifact.data.train.texts, *extra], artifact.max_length)
     return predict_logits(TorchPredictor("teacher", teacher), encoded)
 
 
 def distillation_hook(
-    options: DistillationOptions, artifact: Artifact, student: Any, what: str
+    options: DistillationOptions, artifact: Artifact, student: Any, what: str, transfer: Sequence[str] = ()
 ) -> tuple[Any, dict[str, Any]]:
     """The hook that teaches `student` from the options' teacher, and what to report about it.
 
     The teacher's logits are cached once (exact: it is frozen) unless a hidden-state or
     attention loss, or the options, ask for the live teacher; a teacher that tokenizes
-    differently from the student can only teach through cached logits."""
+    differently from the student can only teach through cached logits. `transfer` texts follow
+    the training split (rows after it), with the teacher's answers and no label."""
     from compress.architectures import KEPT_LAYERS_KEY, encoder_layers
     from compress.training.distillation import DistillationHook
 
@@ -78,10 +98,12 @@ def distillation_hook(
         "layer_map": layer_map,
         "teacher_parameters": sum(p.numel() for p in teacher.parameters()),
     }
+    if transfer:
+        details |= {"transfer_corpus": str(options.transfer_corpus), "transfer_examples": len(transfer)}
     cached = None
     if not live:
         started = time.perf_counter()
-        cached = teacher_logits(teacher, teacher_tokenizer, artifact)
+        cached = teacher_logits(teacher, teacher_tokenizer, artifact, transfer)
         details["teacher_cache_seconds"] = round(time.perf_counter() - started, 2)
     hook = DistillationHook(options, teacher if live else None, cached, layer_map)
     return hook, details

@@ -30,16 +30,25 @@ def option_hooks(options: TrainingOptions) -> list[Any]:
 
 
 def run_training(
-    model: Any, artifact: Artifact, options: TrainingOptions, hooks: Sequence[Any] = ()
+    model: Any,
+    artifact: Artifact,
+    options: TrainingOptions,
+    hooks: Sequence[Any] = (),
+    unlabelled: Sequence[str] = (),
 ) -> tuple[Any, dict[str, Any]]:
-    """Train `model` on the artifact's data with these options; return the result and report details."""
+    """Train `model` on the artifact's data with these options, and on `unlabelled` texts after the
+    training split (rows a hook teaches: a distillation transfer set); return the result and report
+    details."""
+    import numpy as np
+
     from compress.batching import encode
-    from compress.training.loop import train
+    from compress.training.loop import UNLABELLED, train
 
     data, tokenizer = artifact.data, artifact.tokenizer
+    labels = np.concatenate([data.train.labels, np.full(len(unlabelled), UNLABELLED, dtype=data.train.labels.dtype)])
     result = train(
         model,
-        (encode(tokenizer, data.train.texts, artifact.max_length), data.train.labels),
+        (encode(tokenizer, [*data.train.texts, *unlabelled], artifact.max_length), labels),
         (encode(tokenizer, data.selection.texts, artifact.max_length), data.selection.labels),
         options,
         run_context(artifact, artifact.seed),
@@ -48,6 +57,7 @@ def run_training(
     details = {
         "selection_split": data.selection.name,
         "train_examples": len(data.train),
+        **({"unlabelled_examples": len(unlabelled)} if unlabelled else {}),
         **TrainingSummary.of(result, "accuracy").details(),
     }
     return result, details

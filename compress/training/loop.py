@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from compress.batching import Encoded
@@ -36,6 +37,7 @@ from compress.training.mixed_precision import PrecisionPlan, plan_precision
 from compress.training.settings import RunContext, TrainingOptions
 
 LOG = logging.getLogger("compress")
+UNLABELLED = -100  # a training row without a label (a distillation transfer text): it adds no task loss
 
 
 class TrainHook:
@@ -232,7 +234,7 @@ def _train(
             with sync:
                 with accelerator.autocast():
                     outputs = runner(**batch, **forward_kwargs)
-                    loss = outputs.loss
+                    loss = _task_loss(outputs, labels[rows], device)
                     for hook in hooks:
                         loss = hook.loss(rows, inputs, outputs, loss)
                     loss = loss * share
@@ -309,6 +311,18 @@ def _sum_across_processes(value: float, device: torch.device, world: int) -> flo
     tensor = torch.tensor([value], dtype=torch.float64, device=device)
     torch.distributed.all_reduce(tensor)
     return float(tensor.item())
+
+
+def _task_loss(outputs: Any, labels: np.ndarray, device: torch.device) -> torch.Tensor:
+    """The model's own loss, or where some rows have no label, cross-entropy summed over the
+    labelled rows and divided by all of them: every row's loss is then its own (task loss if
+    labelled, plus what hooks add), so the batch mean and the data-parallel shares stay exact."""
+    unlabelled = labels == UNLABELLED
+    if not unlabelled.any():
+        return outputs.loss
+    logits = outputs.logits.float()
+    target = torch.from_numpy(labels).to(device)
+    return F.cross_entropy(logits, target, ignore_index=UNLABELLED, reduction="sum") / len(labels)
 
 
 def _my_share(global_rows: np.ndarray, rank: int, world: int) -> tuple[np.ndarray, float]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class TrainingOptions(BaseModel):
@@ -61,3 +61,20 @@ class DistillationOptions(BaseModel):
     attention_weight: float = Field(0.0, ge=0, description="MSE between mapped attention maps")
     layer_map: tuple[int, ...] | None = Field(None, description="teacher layer for each student layer")
     cache_teacher_logits: bool = True
+    transfer_corpus: Path | None = Field(
+        None,
+        description="unlabelled in-domain text, one example a line, that the teacher labels for the student "
+        "(distillation loss only): with few labelled examples the teacher's answers on the training split are "
+        "nearly one-hot, and these carry what it knows beyond them",
+    )
+    transfer_lines: int | None = Field(
+        None, ge=1, description="use a fixed seeded sample of N of the corpus's lines; default: all of them"
+    )
+
+    @model_validator(mode="after")
+    def _a_transfer_corpus_teaches_through_the_distillation_loss(self) -> DistillationOptions:
+        if self.transfer_corpus is not None and self.alpha == 0:
+            raise ValueError("transfer_corpus only teaches through the distillation loss: alpha must be above 0")
+        if self.transfer_lines is not None and self.transfer_corpus is None:
+            raise ValueError("transfer_lines needs transfer_corpus")
+        return self
