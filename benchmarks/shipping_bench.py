@@ -10,9 +10,11 @@ requests/s and latency, for an fp32 PyTorch baseline against a compressed model,
   a matrix run of `reproduce.py` has no benchmark of its own).
 - serve: `compress serve` in a child process per configuration (localhost only), `--clients`
   threads each sending one headline per request for `--seconds` (bounded in time and count);
-  each model is served micro-batched and with batch 1, to show what micro-batching buys: most for
-  a model whose batches are cheaper per text than single calls (fp32 PyTorch here), little for
-  int8 on a CPU without VNNI.
+  each model is served micro-batched (with serve's defaults, `--max-padding auto` included) and
+  with batch 1, to show what micro-batching buys; `--rounds` repeats the four runs interleaved
+  and reports medians and every round's ratio. Each run also says where the time went: the
+  model's busy share of the wall time, its milliseconds per text, and the CPU seconds per
+  request of the server and of the client threads (which share this machine's cores).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 
 MAX_REQUESTS = 200_000  # a bound on each load run, whatever the machine's speed
 
@@ -67,12 +70,24 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def load_test(reference: str, texts: list[str], seconds: float, clients: int, batch: int) -> dict[str, float]:
+def load_test(
+    reference: str,
+    texts: list[str],
+    seconds: float,
+    clients: int,
+    batch: int,
+    threads: int | None = None,
+    max_padding: float | None = None,
+) -> dict[str, float]:
     import httpx
 
     port = free_port()
+    command = [sys.executable, "-m", "compress", "serve", reference, "--port", str(port)]
+    command += ["--max-batch-size", str(batch)]
+    command += ["--threads", str(threads)] if threads else []
+    command += ["--max-padding", str(max_padding)] if max_padding is not None else []
     server = subprocess.Popen(
-        [sys.executable, "-m", "compress", "serve", reference, "--port", str(port), "--max-batch-size", str(batch)],
+        command,
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -107,13 +122,19 @@ def load_test(reference: str, texts: list[str], seconds: float, clients: int, ba
                     i += clients
 
         threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+        server_cpu = psutil.Process(server.pid)
+        server_cpu_before, clients_cpu_before = sum(server_cpu.cpu_times()[:2]), time.process_time()
+        before = httpx.get(f"{url}/metadata", timeout=5).json()["served"]
         began = time.time()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         wall = time.time() - began
-        served = httpx.get(f"{url}/metadata", timeout=5).json()["served"]
+        server_cpu_s = sum(server_cpu.cpu_times()[:2]) - server_cpu_before
+        clients_cpu_s = time.process_time() - clients_cpu_before
+        after = httpx.get(f"{url}/metadata", timeout=5).json()["served"]
+        served = {k: after[k] - before[k] for k in ("batches", "texts", "model_seconds")}
     finally:
         server.terminate()
         server.wait(timeout=60)
@@ -125,6 +146,11 @@ def load_test(reference: str, texts: list[str], seconds: float, clients: int, ba
         "failed": failures[0],
         "requests": len(latencies),
         "texts_per_model_call": served["texts"] / max(1, served["batches"]),
+        # where the two cores went: the model's share of the wall time bounds what batching can buy
+        "model_busy_share": served["model_seconds"] / wall,
+        "model_ms_per_text": 1000 * served["model_seconds"] / max(1, served["texts"]),
+        "server_cpu_s_per_request": server_cpu_s / max(1, len(latencies)),
+        "clients_cpu_s_per_request": clients_cpu_s / max(1, len(latencies)),
     }
 
 
@@ -136,6 +162,7 @@ def main() -> None:
     parser.add_argument("--data", required=True, help="a CSV file of texts (the test split)")
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=1, help="serve load runs per configuration, interleaved; medians")
     parser.add_argument("--out", type=Path, default=Path("runs/shipping"))
     args = parser.parse_args()
     from compress.measure.environment import environment
@@ -153,14 +180,29 @@ def main() -> None:
             )
     with open(args.data, encoding="utf-8", newline="") as handle:
         texts = [row["text"] for row in csv.DictReader(handle)]
-    for name, reference, batch in (
+    configs = (
         ("baseline, micro-batched", args.baseline, 32),
         ("baseline, batch 1", args.baseline, 1),
         ("candidate, micro-batched", args.candidate, 32),
         ("candidate, batch 1", args.candidate, 1),
-    ):
-        results[f"serve {name}"] = load_test(reference, texts, args.seconds, args.clients, batch)
+    )
+    rounds: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in configs}
+    for _ in range(args.rounds):  # interleaved, so a slow spell of the machine hits every configuration
+        for name, reference, batch in configs:
+            rounds[name].append(load_test(reference, texts, args.seconds, args.clients, batch))
+    for name, runs in rounds.items():
+        median = sorted(runs, key=lambda r: r["requests_per_second"])[len(runs) // 2]
+        results[f"serve {name}"] = {
+            **median,
+            "requests_per_second_rounds": [r["requests_per_second"] for r in runs],
+            "failed_all_rounds": sum(r["failed"] for r in runs),
+        }
     env = environment(0)
+
+    def per_round(model: str) -> list[float]:
+        micro, single = rounds[f"{model}, micro-batched"], rounds[f"{model}, batch 1"]
+        return [m["requests_per_second"] / b["requests_per_second"] for m, b in zip(micro, single, strict=True)]
+
     summary = {
         "command": " ".join(sys.argv),
         "cpu": env["cpu"],
@@ -169,11 +211,8 @@ def main() -> None:
         "predict_speedup": rates["candidate"] / rates["baseline"],
         "serve_speedup": results["serve candidate, micro-batched"]["requests_per_second"]
         / results["serve baseline, micro-batched"]["requests_per_second"],
-        "micro_batching_gain": {
-            model: results[f"serve {model}, micro-batched"]["requests_per_second"]
-            / results[f"serve {model}, batch 1"]["requests_per_second"]
-            for model in ("baseline", "candidate")
-        },
+        "micro_batching_gain": {model: float(np.median(per_round(model))) for model in ("baseline", "candidate")},
+        "micro_batching_gain_rounds": {model: per_round(model) for model in ("baseline", "candidate")},
     }
     (args.out / "shipping.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))

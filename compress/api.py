@@ -31,17 +31,20 @@ class Classifier:
         self.max_length, self.batch_size, self.threads = max_length, batch_size, threads
         self._predictor = loaded.predictor(threads)
 
-    def logits(self, texts: Sequence[str]) -> np.ndarray:
+    def logits(self, texts: Sequence[str], max_padding: float | None = None) -> np.ndarray:
+        """`max_padding`: batch only texts close enough in length that padding stays under this
+        share of each batch's tokens (None: batches of `batch_size` in length order)."""
         from compress.batching import encode
         from compress.predictors import predict_logits
 
         texts = _check_texts(texts)
         if not texts:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        return predict_logits(self._predictor, encode(self.loaded.tokenizer, texts, self.max_length), self.batch_size)
+        encoded = encode(self.loaded.tokenizer, texts, self.max_length)
+        return predict_logits(self._predictor, encoded, self.batch_size, max_padding)
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        logits = self.logits(texts).astype(np.float64)
+    def predict_proba(self, texts: Sequence[str], max_padding: float | None = None) -> np.ndarray:
+        logits = self.logits(texts, max_padding).astype(np.float64)
         logits -= logits.max(axis=1, keepdims=True)
         probabilities = np.exp(logits)
         return probabilities / probabilities.sum(axis=1, keepdims=True)

@@ -242,7 +242,7 @@ def _predict(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from compress.api import load
-    from compress.serve import ServeLimits, serve
+    from compress.serve import AUTO_MAX_PADDING, ServeLimits, serve
 
     if min(args.max_batch_size, args.max_texts, args.max_text_chars) < 1 or args.max_wait_ms < 0:
         raise CompressError("--max-batch-size, --max-texts and --max-text-chars must be at least 1, --max-wait-ms >= 0")
@@ -253,7 +253,14 @@ def _serve(args: argparse.Namespace) -> int:
         batch_size=args.max_batch_size,
         trust_remote_code=args.trust_remote_code,
     )
-    limits = ServeLimits(args.max_batch_size, args.max_wait_ms, args.max_texts, args.max_text_chars)
+    max_padding = AUTO_MAX_PADDING.get(classifier.kind) if args.max_padding == "auto" else args.max_padding
+    limits = ServeLimits(
+        max_batch_size=args.max_batch_size,
+        max_wait_ms=args.max_wait_ms,
+        max_padding=max_padding,
+        max_texts=args.max_texts,
+        max_text_chars=args.max_text_chars,
+    )
     _log(f"serving {args.model} ({classifier.kind}, {len(classifier.labels)} labels) on http://{args.host}:{args.port}")
     serve(classifier, args.model, args.host, args.port, limits)
     return 0

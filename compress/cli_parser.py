@@ -147,6 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="also wait this long for more requests to join a batch (0: batch what queued meanwhile)",
     )
+    serve.add_argument(
+        "--max-padding",
+        type=_max_padding,
+        default="auto",
+        help="batch only texts close in length: padding under this share of a model call's tokens "
+        "(auto: 0.1 for ONNX, none for PyTorch; none: batch whatever queued)",
+    )
     serve.add_argument("--max-texts", type=int, default=256, help="texts per request")
     serve.add_argument("--max-text-chars", type=int, default=10_000)
     serve.add_argument("--trust-remote-code", action="store_true")
@@ -174,3 +181,12 @@ def _add_inputs(parser: argparse.ArgumentParser, with_model: bool = True) -> Non
     parser.add_argument("--label-column")
     parser.add_argument("--revision", help="branch, tag or commit of a hub model (the model, or bench's baseline)")
     parser.add_argument("--data-config", help="configuration of a hub dataset (e.g. --data glue --data-config sst2)")
+
+
+def _max_padding(value: str) -> float | str | None:
+    from compress.serve import parse_max_padding
+
+    try:
+        return parse_max_padding(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None

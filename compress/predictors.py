@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from compress.batching import Encoded
+from compress.batching import Encoded, length_groups
 
 
 class Predictor(Protocol):
@@ -63,16 +63,19 @@ class OnnxPredictor:
 EVALUATION_BATCH = 64  # examples per call when scoring a split; predict and load use it too, see below
 
 
-def predict_logits(predictor: Predictor, encoded: Encoded, batch_size: int = EVALUATION_BATCH) -> np.ndarray:
-    """Logits for every example, in order; batches sorted by length to waste little padding.
+def predict_logits(
+    predictor: Predictor, encoded: Encoded, batch_size: int = EVALUATION_BATCH, max_padding: float | None = None
+) -> np.ndarray:
+    """Logits for every example, in order; batches sorted by length to waste little padding, and
+    with `max_padding` also cut wherever padding would pass that share (see `length_groups`).
 
     Dynamic int8 graphs compute activation ranges per call, so a near-tie can go either way with
     another batching; scoring everything with the same batch size and order keeps `compress
     predict`'s labels equal to the report's."""
-    order = np.argsort(encoded.lengths(), kind="stable")
+    lengths = encoded.lengths()
+    runs = [np.argsort(lengths, kind="stable")] if max_padding is None else length_groups(lengths, max_padding)
     out: np.ndarray | None = None
-    for start in range(0, len(order), batch_size):
-        rows = order[start : start + batch_size]
+    for rows in (run[start : start + batch_size] for run in runs for start in range(0, len(run), batch_size)):
         logits = predictor(encoded.batch(rows))
         if out is None:
             out = np.empty((len(encoded), logits.shape[1]), dtype=np.float32)

@@ -20,15 +20,42 @@ import numpy as np
 
 from compress.extras import require
 
+# Padding bound per backend when the user gives none (`--max-padding auto`), measured with
+# benchmarks/shipping_bench.py (SHIPPING_RESULTS.md, 2026-12-02): an ONNX Runtime call costs
+# little beyond its tokens and padded batches cost more per text than single calls, so it batches
+# only texts of close length; PyTorch's fixed cost per call is large, so any batch beats none.
+AUTO_MAX_PADDING: dict[str, float | None] = {"onnx": 0.1, "torch": None}
+
+
+def parse_max_padding(value: str) -> float | str | None:
+    """`--max-padding`: "auto" (by backend, resolved once the model is loaded), "none" (batch
+    whatever queued), or a share of a call's tokens in [0, 1]."""
+    if value in ("auto", "none"):
+        return None if value == "none" else value
+    try:
+        share = float(value)
+    except ValueError:
+        share = -1.0
+    if not 0 <= share <= 1:
+        raise ValueError(f"--max-padding must be auto, none or a share between 0 and 1, not {value!r}")
+    return share
+
 
 @dataclass(frozen=True)
 class ServeLimits:
     max_batch_size: int = 32
     max_wait_ms: float = 0.0  # 0: batch what queued while the model was busy, never wait for more
+    max_padding: float | None = None  # cut a batch where padding would pass this share of its tokens
     max_texts: int = 256  # per request
     max_text_chars: int = 10_000
     max_body_bytes: int = 1 << 20
     top_k: int = 3
+
+
+def _timed(classifier: Any, texts: list[str], max_padding: float | None) -> tuple[np.ndarray, float]:
+    started = time.perf_counter()
+    probabilities = classifier.predict_proba(texts, max_padding)
+    return probabilities, time.perf_counter() - started
 
 
 @dataclass
@@ -45,6 +72,7 @@ class MicroBatcher:
         self.queue: asyncio.Queue[_Job] = asyncio.Queue()
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="compress-model")
         self.batches = self.texts = 0
+        self.model_seconds = 0.0  # against uptime: whether the model or the HTTP side bounds the server
         self.task: asyncio.Task | None = None
 
     async def submit(self, texts: list[str]) -> np.ndarray:
@@ -74,12 +102,15 @@ class MicroBatcher:
                 size += len(job.texts)
             texts = [t for job in jobs for t in job.texts]
             try:
-                probabilities = await loop.run_in_executor(self.worker, self.classifier.predict_proba, texts)
+                probabilities, seconds = await loop.run_in_executor(
+                    self.worker, _timed, self.classifier, texts, self.limits.max_padding
+                )
             except Exception as exc:  # a model failure answers these requests with 500, the server stays up
                 for job in jobs:
                     job.future.set_exception(exc)
                 continue
             self.batches, self.texts = self.batches + 1, self.texts + len(texts)
+            self.model_seconds += seconds
             start = 0
             for job in jobs:
                 if not job.future.cancelled():
@@ -156,7 +187,8 @@ def create_app(classifier: Any, reference: str, limits: ServeLimits = ServeLimit
 
     @app.get("/metadata")
     async def meta() -> dict[str, Any]:
-        return {**metadata, "served": {"batches": batcher.batches, "texts": batcher.texts}}
+        served = {"batches": batcher.batches, "texts": batcher.texts, "model_seconds": round(batcher.model_seconds, 3)}
+        return {**metadata, "served": served}
 
     @app.post("/predict")
     async def predict(request: Request) -> Any:

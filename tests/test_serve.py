@@ -14,7 +14,8 @@ import httpx
 import uvicorn
 
 import compress
-from compress.serve import ServeLimits, create_app
+from compress.cli import main
+from compress.serve import ServeLimits, create_app, parse_max_padding
 
 
 @pytest.fixture
@@ -23,7 +24,9 @@ def server(tiny_classifier_dir):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     classifier = compress.load(tiny_classifier_dir, threads=1)
-    limits = ServeLimits(max_batch_size=64, max_wait_ms=50, max_texts=100, max_text_chars=2000, max_body_bytes=200_000)
+    limits = ServeLimits(
+        max_batch_size=64, max_wait_ms=50, max_padding=0.1, max_texts=100, max_text_chars=2000, max_body_bytes=200_000
+    )
     instance = uvicorn.Server(
         uvicorn.Config(
             create_app(classifier, str(tiny_classifier_dir), limits), host="127.0.0.1", port=port, log_level="error"
@@ -52,18 +55,19 @@ def test_predict_health_and_metadata(server):
         assert client.post("/predict", json={"text": texts[0]}).json()["predictions"][0]["label"] == answer[0]["label"]
         meta = client.get("/metadata").json()
         assert meta["labels"] == list(classifier.labels) and meta["kind"] == "torch" and meta["served"]["texts"] == 4
+        assert 0 < meta["served"]["model_seconds"] < meta["served"]["batches"] * 30
 
 
 @pytest.mark.slow
 def test_concurrent_requests_are_micro_batched(server):
-    url, _ = server
+    url, classifier = server
+    texts = [f"alpha ball {'river ' * (i % 5)}{i}" for i in range(32)]  # lengths differ: batches are cut by padding
     with httpx.Client(base_url=url, timeout=30) as client, ThreadPoolExecutor(16) as pool:
         before = client.get("/metadata").json()["served"]
-        codes = list(
-            pool.map(lambda i: client.post("/predict", json={"text": f"alpha ball {i}"}).status_code, range(32))
-        )
+        answers = list(pool.map(lambda text: client.post("/predict", json={"text": text}), texts))
         after = client.get("/metadata").json()["served"]
-    assert codes == [200] * 32
+    assert [a.status_code for a in answers] == [200] * 32
+    assert [a.json()["predictions"][0]["label"] for a in answers] == classifier.predict(texts)
     assert after["texts"] - before["texts"] == 32 and after["batches"] - before["batches"] < 32
 
 
@@ -93,3 +97,19 @@ def test_bad_requests_get_a_4xx_with_a_message_and_the_server_stays_up(server, b
         assert response.status_code == status
         assert message is None or message in response.json()["error"]
         assert client.get("/health").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [("auto", "auto"), ("none", None), ("0", 0.0), ("0.1", 0.1), ("1", 1.0)],
+)
+def test_max_padding_values(value, expected):
+    assert parse_max_padding(value) == expected
+
+
+@pytest.mark.parametrize("value", ["-0.1", "1.5", "lots", ""])
+def test_bad_max_padding_is_one_line_with_exit_2(value, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["serve", "no-such-model", "--max-padding", value])
+    assert stop.value.code == 2
+    assert "--max-padding must be auto, none or a share between 0 and 1" in capsys.readouterr().err
