@@ -14,7 +14,8 @@ requests/s and latency, for an fp32 PyTorch baseline against a compressed model,
   with batch 1, to show what micro-batching buys; `--rounds` repeats the four runs interleaved
   and reports medians and every round's ratio. Each run also says where the time went: the
   model's busy share of the wall time, its milliseconds per text, and the CPU seconds per
-  request of the server and of the client threads (which share this machine's cores).
+  request of the server and of the client threads (which share this machine's cores). A model
+  that costs nothing, served the same way, gives the bound that HTTP, JSON and the clients set.
 """
 
 from __future__ import annotations
@@ -33,6 +34,25 @@ import numpy as np
 import psutil
 
 MAX_REQUESTS = 200_000  # a bound on each load run, whatever the machine's speed
+ZERO_COST = "zero-cost"  # a model that answers instantly: what HTTP, JSON and the clients alone allow
+
+
+class ZeroCostClassifier:
+    """Uniform probabilities at no cost, served through the same app as a real model."""
+
+    kind, labels, max_length = "zero-cost", ("a", "b", "c"), 128
+
+    def predict_proba(self, texts: list[str], max_padding: float | None = None) -> np.ndarray:
+        return np.full((len(texts), len(self.labels)), 1 / len(self.labels))
+
+
+def serve_zero_cost(port: int, batch: int) -> None:
+    import uvicorn
+
+    from compress.serve import ServeLimits, create_app
+
+    app = create_app(ZeroCostClassifier(), ZERO_COST, ServeLimits(max_batch_size=batch))
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
 def predict_rate(reference: str, data: str, out: Path) -> tuple[float, list[str]]:
@@ -82,8 +102,11 @@ def load_test(
     import httpx
 
     port = free_port()
-    command = [sys.executable, "-m", "compress", "serve", reference, "--port", str(port)]
-    command += ["--max-batch-size", str(batch)]
+    if reference == ZERO_COST:
+        command = [sys.executable, __file__, "--serve-zero-cost", str(port), str(batch)]
+    else:
+        command = [sys.executable, "-m", "compress", "serve", reference, "--port", str(port)]
+        command += ["--max-batch-size", str(batch)]
     command += ["--threads", str(threads)] if threads else []
     command += ["--max-padding", str(max_padding)] if max_padding is not None else []
     server = subprocess.Popen(
@@ -185,6 +208,7 @@ def main() -> None:
         ("baseline, batch 1", args.baseline, 1),
         ("candidate, micro-batched", args.candidate, 32),
         ("candidate, batch 1", args.candidate, 1),
+        ("zero-cost model, micro-batched", ZERO_COST, 32),
     )
     rounds: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in configs}
     for _ in range(args.rounds):  # interleaved, so a slow spell of the machine hits every configuration
@@ -219,4 +243,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--serve-zero-cost"]:  # the child process load_test starts for ZERO_COST
+        serve_zero_cost(int(sys.argv[2]), int(sys.argv[3]))
+    else:
+        main()
