@@ -77,7 +77,13 @@ def bench_labels(candidate: Path, data: str, bench_report: Path | None) -> list[
         return None
     rows = [c for c in bench["candidates"] if c.get("kind") not in ("classical",)]
     if bench_report is not None:
-        rows = [c for c in rows if c.get("location") and Path(c["location"]).resolve() == candidate.resolve()]
+        # a run report keeps locations relative to its run folder, a `compress bench` report as given
+        places = [Path(), bench_report.parent]
+        rows = [
+            c
+            for c in rows
+            if c.get("location") and candidate.resolve() in {(place / c["location"]).resolve() for place in places}
+        ]
     if bench["evaluation"]["split"] != Path(data).stem or not rows:
         return None
     names = bench["evaluation"]["labels"]
