@@ -21,9 +21,10 @@ import numpy as np
 from compress.extras import require
 
 # Padding bound per backend when the user gives none (`--max-padding auto`), measured with
-# benchmarks/shipping_bench.py (SHIPPING_RESULTS.md, 2026-12-02): an ONNX Runtime call costs
-# little beyond its tokens and padded batches cost more per text than single calls, so it batches
-# only texts of close length; PyTorch's fixed cost per call is large, so any batch beats none.
+# benchmarks/batch_cost.py and shipping_bench.py (SHIPPING_RESULTS.md, 2026-12-02): an ONNX
+# Runtime call costs little beyond its tokens and a padded mix loses most of what a batch saves,
+# so it batches only texts of close length; PyTorch's fixed cost per call is large, so any batch
+# beats none.
 AUTO_MAX_PADDING: dict[str, float | None] = {"onnx": 0.1, "torch": None}
 
 

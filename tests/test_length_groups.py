@@ -32,7 +32,7 @@ def test_groups_cover_every_row_once_and_bound_padding(lengths, max_padding):
     [
         ([20, 20, 20], 0.0, [[0, 1, 2]]),  # equal lengths always share a batch
         ([20, 21, 20], 0.0, [[0, 2], [1]]),
-        ([20, 21, 20], 0.05, [[0, 2, 1]]),  # 1 padded token of 63: within 5%
+        ([20, 21, 20], 0.05, [[0, 2, 1]]),  # 2 padded tokens of 63: within 5%
         ([10, 40], 0.3, [[0], [1]]),  # 30 of 80 padded tokens: 37.5%
         ([10, 40], 0.4, [[0, 1]]),
     ],
