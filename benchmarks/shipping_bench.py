@@ -11,7 +11,7 @@ requests/s and latency, for an fp32 PyTorch baseline against a compressed model,
 - serve: `compress serve` in a child process per configuration (localhost only), `--clients`
   threads each sending one headline per request for `--seconds` (bounded in time and count);
   each model is served micro-batched (with serve's defaults, `--max-padding auto` included) and
-  with batch 1, to show what micro-batching buys; `--rounds` repeats the four runs interleaved
+  with batch 1, to show what micro-batching buys; `--rounds` repeats the five runs interleaved
   and reports medians and every round's ratio. Each run also says where the time went: the
   model's busy share of the wall time, its milliseconds per text, and the CPU seconds per
   request of the server and of the client threads (which share this machine's cores). A model
