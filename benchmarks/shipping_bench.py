@@ -96,15 +96,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def load_test(
-    reference: str,
-    texts: list[str],
-    seconds: float,
-    clients: int,
-    batch: int,
-    threads: int | None = None,
-    max_padding: float | None = None,
-) -> dict[str, float]:
+def load_test(reference: str, texts: list[str], seconds: float, clients: int, batch: int) -> dict[str, float]:
     import httpx
 
     port = free_port()
@@ -113,13 +105,7 @@ def load_test(
     else:
         command = [sys.executable, "-m", "compress", "serve", reference, "--port", str(port)]
         command += ["--max-batch-size", str(batch)]
-    command += ["--threads", str(threads)] if threads else []
-    command += ["--max-padding", str(max_padding)] if max_padding is not None else []
-    server = subprocess.Popen(
-        command,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 120
