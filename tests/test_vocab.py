@@ -71,6 +71,21 @@ def test_every_algorithm_round_trips_text_without_loss(tmp_path, algorithm):
     assert reloaded("café crème")["input_ids"] == new("café crème")["input_ids"]
 
 
+TIED = [" ".join(f"{a}{b}{c}" for a, b, c in zip(w, w[1:], w[2:])) for w in ("abcdefgh", "hgfedcba", "acegbdfh")] * 2
+
+
+@pytest.mark.parametrize("algorithm", ["wordpiece", "bpe"])
+def test_tokenizer_training_gives_the_same_vocabulary_every_time(tmp_path, algorithm):
+    """Words of equal frequency everywhere: the trainer must break its ties the same way in every call
+    (tokenizers' own WordPiece trainer does not: huggingface/tokenizers#1794)."""
+    old, _ = stripping_tokenizer(tmp_path / "v")
+    vocabularies = {
+        json.dumps(train_tokenizer(TIED, old, algorithm, vocab_size=60, min_frequency=1).get_vocab(), sort_keys=True)
+        for _ in range(12)
+    }
+    assert len(vocabularies) == 1
+
+
 @pytest.mark.parametrize(
     "texts, vocab_size, message",
     [

@@ -34,10 +34,9 @@ class VocabTransferConfig(PassConfig):
 def _trained_once(config: VocabTransferConfig, artifact: Artifact) -> Any:
     """The tokenizer, trained once per run and kept with the run's checkpoints.
 
-    `tokenizers`' WordPiece trainer breaks frequency ties at the vocabulary cutoff in hash-map
-    order, which differs from process to process (about 200 of 8,000 entries on MahaNews): a
-    resumed run, or a second process of a data-parallel run, must read the tokenizer the first
-    one trained, never train its own."""
+    WordPiece and BPE training is deterministic here (see `train_tokenizer`), Unigram's is not bit
+    for bit: a resumed run, or a second process of a data-parallel run, reads the tokenizer the
+    first one trained, so the model's embeddings always meet the vocabulary they were built for."""
     from transformers import AutoTokenizer
 
     from compress.training.loop import process_state
@@ -60,8 +59,7 @@ def _trained_once(config: VocabTransferConfig, artifact: Artifact) -> Any:
 
 
 def _cached_or_trained(config: VocabTransferConfig, artifact: Artifact) -> Any:
-    """Training ties break differently in every process, so the cache is also what makes two runs
-    (seeds of one study, say) share one tokenizer; its key is everything the training reads."""
+    """Training costs seconds to minutes on a large corpus; the key is everything the training reads."""
     from transformers import AutoTokenizer
 
     from compress import cache
@@ -70,7 +68,7 @@ def _cached_or_trained(config: VocabTransferConfig, artifact: Artifact) -> Any:
     texts = training_texts(config, artifact)
     settings = config.model_dump(mode="json", include={"vocab_size", "algorithm", "lowercase", "min_frequency"})
     key = cache.content_key(
-        "vocab_transfer-1", settings, artifact.tokenizer.backend_tokenizer.to_str(), "\n".join(texts)
+        "vocab_transfer-2", settings, artifact.tokenizer.backend_tokenizer.to_str(), "\n".join(texts)
     )
     if config.cache and (hit := cache.entry("tokenizers", key)) is not None:
         return AutoTokenizer.from_pretrained(hit)

@@ -52,7 +52,10 @@ def train_tokenizer(
     lowercase: bool = True,
     min_frequency: int = 2,
 ) -> Any:
-    """A fast tokenizer trained on `texts` that keeps every character of the script."""
+    """A fast tokenizer trained on `texts` that keeps every character of the script.
+
+    WordPiece and BPE give the same vocabulary for the same text in every process (Unigram's
+    parallel training varies in the last bits of its scores)."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -75,10 +78,16 @@ def train_tokenizer(
         tokenizer = Tokenizer(models.WordPiece(unk_token=specials["unk_token"]))
         tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
         tokenizer.decoder = decoders.WordPiece()
+        continuations = _continuation_symbols(texts, normalizer, tokenizer.pre_tokenizer)
+        if vocab_size < floor + len(continuations):
+            raise CompressError(
+                f"vocab_transfer: vocab_size {vocab_size} is below the special tokens, the alphabet and its "
+                f"`##` continuations of the training text ({floor + len(continuations)}); raise it"
+            )
         trainer: Any = trainers.WordPieceTrainer(
             vocab_size=vocab_size,
             min_frequency=min_frequency,
-            special_tokens=special_list,
+            special_tokens=special_list + continuations,
             initial_alphabet=sorted(alphabet),
         )
     elif algorithm == "bpe":
@@ -105,6 +114,7 @@ def train_tokenizer(
         raise CompressError(f"vocab_transfer: no tokenizer algorithm {algorithm!r}")
     tokenizer.normalizer = normalizer
     tokenizer.train_from_iterator(texts, trainer)
+    tokenizer = _without_training_specials(tokenizer, special_list)
     cls, sep = specials["cls_token"], specials["sep_token"]
     tokenizer.post_processor = processors.TemplateProcessing(
         single=f"{cls} $A {sep}",
@@ -114,6 +124,35 @@ def train_tokenizer(
     return PreTrainedTokenizerFast(
         tokenizer_object=tokenizer, model_input_names=list(old.model_input_names), **specials
     )
+
+
+def _continuation_symbols(texts: Sequence[str], normalizer: Any, pre_tokenizer: Any) -> list[str]:
+    """Every `##c` a word of the text needs, sorted.
+
+    `tokenizers`' WordPiece trainer (0.22-0.23) creates these lazily while iterating a hash map of
+    word counts, so their ids, and with them how it breaks ties between equally frequent merges,
+    change from process to process (huggingface/tokenizers#1794): the same text gave about 200 of
+    8,000 entries different. Declared up front, they get fixed ids and training is deterministic.
+    """
+    symbols = {
+        f"##{c}"
+        for text in texts
+        for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text))
+        for c in word[1:]
+    }
+    return sorted(symbols)
+
+
+def _without_training_specials(trained: Any, specials: list[str]) -> Any:
+    """The trained tokenizer with only the real special tokens as added tokens (the `##c` symbols
+    were special only to fix their ids during training; they are ordinary vocabulary)."""
+    import json
+
+    from tokenizers import Tokenizer
+
+    state = json.loads(trained.to_str())
+    state["added_tokens"] = [t for t in state["added_tokens"] if t["content"] in specials]
+    return Tokenizer.from_str(json.dumps(state))
 
 
 def _old_pieces(token: str, old: Any, old_vocab: dict[str, int]) -> list[int]:
