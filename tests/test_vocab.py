@@ -100,8 +100,10 @@ def test_bad_tokenizer_settings_are_one_line_errors(tmp_path, texts, vocab_size,
         train_tokenizer(texts, old, "wordpiece", vocab_size=vocab_size)
 
 
-def test_transfer_copies_known_tokens_and_averages_new_ones(tmp_path):
-    _, old = stripping_tokenizer(tmp_path / "v")
+@pytest.mark.parametrize("old_kind", ["words", "letters"])
+def test_transfer_copies_known_tokens_and_averages_new_ones(tmp_path, old_kind):
+    letters, words = stripping_tokenizer(tmp_path / "v")
+    old = words if old_kind == "words" else letters
     new = train_tokenizer(
         ["ball chip rice", "chipball riceball", "ball ball chip"] * 3, old, "wordpiece", vocab_size=60, min_frequency=1
     )
@@ -111,12 +113,35 @@ def test_transfer_copies_known_tokens_and_averages_new_ones(tmp_path):
     after = model.get_input_embeddings().weight.detach()
     assert after.shape[0] == len(new) == model.config.vocab_size
     vocab_old, vocab_new = old.get_vocab(), new.get_vocab()
-    assert torch.equal(after[vocab_new["ball"]], before[vocab_old["ball"]])  # in both vocabularies: copied
     assert torch.equal(after[new.cls_token_id], before[old.cls_token_id])  # special tokens by role
-    glued = next(t for t in vocab_new if t not in vocab_old and not t.startswith("##") and len(t) > 1)
-    pieces = [i for i in old(glued, add_special_tokens=False)["input_ids"]]
-    assert torch.allclose(after[vocab_new[glued]], before[pieces].mean(dim=0))
+    if old_kind == "words":
+        assert torch.equal(after[vocab_new["ball"]], before[vocab_old["ball"]])  # in both vocabularies: copied
+    else:
+        pieces = [vocab_old[p] for p in ("b", "##a", "##l", "##l")]  # the old tokenizer's pieces, averaged
+        assert torch.allclose(after[vocab_new["ball"]], before[pieces].mean(dim=0))
     assert stats.copied + stats.averaged + stats.fallback == len(new) and stats.averaged > 0
+
+
+def test_a_word_with_a_letter_the_old_vocabulary_lacks_is_built_from_the_letters_it_has(tmp_path):
+    """WordPiece calls the whole word unknown for one missing letter; its known letters still say something."""
+    from transformers import BertTokenizerFast
+
+    letters = [c for c in "abcdefghijklmnopqrstuvwyz"]  # no "x"
+    (tmp_path / "vocab.txt").write_text(
+        "\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *letters, *(f"##{c}" for c in letters)])
+    )
+    old = BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt"), do_lower_case=True)
+    assert old.tokenize("box") == ["[UNK]"]
+    new = train_tokenizer(["box fox", "boxes foxes", "box box fox"] * 3, old, "wordpiece", vocab_size=80, min_frequency=1)
+    assert "box" in new.get_vocab()
+    model = tiny_model("bert", ["a", "b"], vocab_size=len(old))
+    before = model.get_input_embeddings().weight.detach().clone()
+    transfer_embeddings(model, old, new)
+    after = model.get_input_embeddings().weight.detach()
+    vocab_old = old.get_vocab()
+    expected = before[[vocab_old["b"], vocab_old["##o"]]].mean(dim=0)  # b ##o, and the unknown x left out
+    assert torch.allclose(after[new.get_vocab()["box"]], expected)
+    assert not torch.allclose(after[new.get_vocab()["box"]], before[old.unk_token_id])
 
 
 @pytest.mark.parametrize("arch", ARCHITECTURES)

@@ -156,17 +156,33 @@ def _without_training_specials(trained: Any, specials: list[str]) -> Any:
 
 
 def _old_pieces(token: str, old: Any, old_vocab: dict[str, int]) -> list[int]:
-    """Ids of the old tokenizer's pieces for a new token's string; a `##` continuation stays one."""
+    """Ids of the old tokenizer's pieces for a new token's string; a `##` continuation stays one.
+
+    A WordPiece vocabulary calls a whole word unknown when it lacks one of its letters
+    (bert-base-uncased lacks इ, घ, छ, फ, ळ and the Devanagari digits, so `घोषणा` is one `[UNK]`);
+    such a token is spelled letter by letter instead, and the letters the old vocabulary knows
+    give its embedding. Without this, 1,416 of the 8,000 Marathi tokens (13% of the test text) all
+    started as the one unknown-token embedding."""
     continuation = token.startswith("##")
     text = token[2:] if continuation else token.replace(WORD_START, " ").strip()
     text = unicodedata.normalize("NFC", text)
     ids = old(text, add_special_tokens=False)["input_ids"] if text else []
+    if old.unk_token_id in ids:
+        ids = [i for position, letter in enumerate(text) for i in _letter(letter, position > 0, old, old_vocab)]
     if continuation and ids:
-        first = old.convert_ids_to_tokens(ids[0])
-        glued = old_vocab.get(first if first.startswith("##") else f"##{first}")
-        if glued is not None:
-            ids = [glued, *ids[1:]]
+        ids = [_glued(ids[0], old, old_vocab), *ids[1:]]
     return [i for i in ids if i != old.unk_token_id]
+
+
+def _letter(letter: str, inside_word: bool, old: Any, old_vocab: dict[str, int]) -> list[int]:
+    ids = old(letter, add_special_tokens=False)["input_ids"]
+    return [_glued(ids[0], old, old_vocab), *ids[1:]] if inside_word and ids else ids
+
+
+def _glued(piece: int, old: Any, old_vocab: dict[str, int]) -> int:
+    """The old vocabulary's `##` form of a word-initial piece, where it has one."""
+    first = old.convert_ids_to_tokens(piece)
+    return old_vocab.get(first if first.startswith("##") else f"##{first}", piece)
 
 
 def transfer_embeddings(model: Any, old: Any, new: Any) -> TransferStats:
