@@ -71,7 +71,7 @@ def test_every_algorithm_round_trips_text_without_loss(tmp_path, algorithm):
     assert reloaded("café crème")["input_ids"] == new("café crème")["input_ids"]
 
 
-TIED = [" ".join(f"{a}{b}{c}" for a, b, c in zip(w, w[1:], w[2:])) for w in ("abcdefgh", "hgfedcba", "acegbdfh")] * 2
+TIED = [" ".join(w[i : i + 3] for i in range(len(w) - 2)) for w in ("abcdefgh", "hgfedcba", "acegbdfh")] * 2
 
 
 @pytest.mark.parametrize("algorithm", ["wordpiece", "bpe"])
@@ -132,7 +132,8 @@ def test_a_word_with_a_letter_the_old_vocabulary_lacks_is_built_from_the_letters
     )
     old = BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt"), do_lower_case=True)
     assert old.tokenize("box") == ["[UNK]"]
-    new = train_tokenizer(["box fox", "boxes foxes", "box box fox"] * 3, old, "wordpiece", vocab_size=80, min_frequency=1)
+    texts = ["box fox", "boxes foxes", "box box fox"] * 3
+    new = train_tokenizer(texts, old, "wordpiece", vocab_size=80, min_frequency=1)
     assert "box" in new.get_vocab()
     model = tiny_model("bert", ["a", "b"], vocab_size=len(old))
     before = model.get_input_embeddings().weight.detach().clone()
