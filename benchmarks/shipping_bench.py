@@ -10,12 +10,14 @@ requests/s and latency, for an fp32 PyTorch baseline against a compressed model,
   a matrix run of `reproduce.py` has no benchmark of its own).
 - serve: `compress serve` in a child process per configuration (localhost only), `--clients`
   threads each sending one headline per request for `--seconds` (bounded in time and count);
-  each model is served micro-batched (with serve's defaults, `--max-padding auto` included) and
-  with batch 1, to show what micro-batching buys; `--rounds` repeats the five runs interleaved
-  and reports medians and every round's ratio. Each run also says where the time went: the
-  model's busy share of the wall time, its milliseconds per text, and the CPU seconds per
-  request of the server and of the client threads (which share this machine's cores). A model
-  that costs nothing, served the same way, gives the bound that HTTP, JSON and the clients set.
+  each model is served micro-batched with serve's defaults (`--batching adaptive`: it batches
+  only while batching serves more than a request per call; `--max-padding auto`) and with batch 1,
+  to show what micro-batching buys, and the candidate also always batched (`--batching always`);
+  `--rounds` repeats the six runs interleaved and reports medians and every round's ratio. Each
+  run also says where the time went: the model's busy share of the wall time, its milliseconds
+  per text, and the CPU seconds per request of the server and of the client threads (which
+  share this machine's cores). A model that costs nothing, served the same way, gives the bound
+  that HTTP, JSON and the clients set.
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def load_test(reference: str, texts: list[str], seconds: float, clients: int, batch: int) -> dict[str, float]:
+def load_test(reference: str, texts: list[str], seconds: float, clients: int, batch: int, batching: str) -> dict:
     import httpx
 
     port = free_port()
@@ -104,7 +106,7 @@ def load_test(reference: str, texts: list[str], seconds: float, clients: int, ba
         command = [sys.executable, __file__, "--serve-zero-cost", str(port), str(batch)]
     else:
         command = [sys.executable, "-m", "compress", "serve", reference, "--port", str(port)]
-        command += ["--max-batch-size", str(batch)]
+        command += ["--max-batch-size", str(batch), "--batching", batching]
     server = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -166,6 +168,7 @@ def load_test(reference: str, texts: list[str], seconds: float, clients: int, ba
         "model_ms_per_text": 1000 * served["model_seconds"] / max(1, served["texts"]),
         "server_cpu_s_per_request": server_cpu_s / max(1, len(latencies)),
         "clients_cpu_s_per_request": clients_cpu_s / max(1, len(latencies)),
+        "batching": after.get("batching"),  # the adaptive server's measured rates and the way it kept
     }
 
 
@@ -195,17 +198,18 @@ def main() -> None:
             )
     with open(args.data, encoding="utf-8", newline="") as handle:
         texts = [row["text"] for row in csv.DictReader(handle)]
-    configs = (
-        ("baseline, micro-batched", args.baseline, 32),
-        ("baseline, batch 1", args.baseline, 1),
-        ("candidate, micro-batched", args.candidate, 32),
-        ("candidate, batch 1", args.candidate, 1),
-        ("zero-cost model, micro-batched", ZERO_COST, 32),
+    configs = (  # micro-batched: serve's default, which batches only while that serves more (--batching adaptive)
+        ("baseline, micro-batched", args.baseline, 32, "adaptive"),
+        ("baseline, batch 1", args.baseline, 1, "always"),
+        ("candidate, micro-batched", args.candidate, 32, "adaptive"),
+        ("candidate, always batched", args.candidate, 32, "always"),
+        ("candidate, batch 1", args.candidate, 1, "always"),
+        ("zero-cost model, micro-batched", ZERO_COST, 32, "always"),
     )
-    rounds: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in configs}
+    rounds: dict[str, list[dict]] = {name: [] for name, *_ in configs}
     for _ in range(args.rounds):  # interleaved, so a slow spell of the machine hits every configuration
-        for name, reference, batch in configs:
-            rounds[name].append(load_test(reference, texts, args.seconds, args.clients, batch))
+        for name, reference, batch, batching in configs:
+            rounds[name].append(load_test(reference, texts, args.seconds, args.clients, batch, batching))
     for name, runs in rounds.items():
         median = sorted(runs, key=lambda r: r["requests_per_second"])[len(runs) // 2]
         results[f"serve {name}"] = {
@@ -215,8 +219,8 @@ def main() -> None:
         }
     env = environment(0)
 
-    def per_round(model: str) -> list[float]:
-        micro, single = rounds[f"{model}, micro-batched"], rounds[f"{model}, batch 1"]
+    def per_round(model: str, how: str = "micro-batched") -> list[float]:
+        micro, single = rounds[f"{model}, {how}"], rounds[f"{model}, batch 1"]
         return [m["requests_per_second"] / b["requests_per_second"] for m, b in zip(micro, single, strict=True)]
 
     summary = {
@@ -229,6 +233,7 @@ def main() -> None:
         / results["serve baseline, micro-batched"]["requests_per_second"],
         "micro_batching_gain": {model: float(np.median(per_round(model))) for model in ("baseline", "candidate")},
         "micro_batching_gain_rounds": {model: per_round(model) for model in ("baseline", "candidate")},
+        "always_batched_gain_rounds": {"candidate": per_round("candidate", "always batched")},
     }
     (args.out / "shipping.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))

@@ -258,6 +258,7 @@ def _serve(args: argparse.Namespace) -> int:
         max_batch_size=args.max_batch_size,
         max_wait_ms=args.max_wait_ms,
         max_padding=max_padding,
+        adaptive=args.batching == "adaptive",
         max_texts=args.max_texts,
         max_text_chars=args.max_text_chars,
     )

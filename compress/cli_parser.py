@@ -154,6 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="batch only texts close in length: padding under this share of a model call's tokens "
         "(auto: 0.1 for ONNX, none for PyTorch; none: batch whatever queued)",
     )
+    serve.add_argument(
+        "--batching",
+        choices=["adaptive", "always"],
+        default="adaptive",
+        help="adaptive: batch only while it serves more texts/s than a request per call, measured in turn "
+        "under the server's own load; always: batch whatever queued",
+    )
     serve.add_argument("--max-texts", type=int, default=256, help="texts per request")
     serve.add_argument("--max-text-chars", type=int, default=10_000)
     serve.add_argument("--trust-remote-code", action="store_true")

@@ -2,8 +2,11 @@
 
 Concurrent requests are micro-batched: the requests that queued while the model was busy are
 answered by one model call (up to `max_batch_size` texts; `max_wait_ms` > 0 also waits that long
-for more, which pays only where batches are much cheaper per text than single calls); model calls run one at a
-time on a worker thread, so the event loop keeps accepting requests. Requests are bounded
+for more, which pays only where batches are much cheaper per text than single calls); model calls
+run one at a time on a worker thread, so the event loop keeps accepting requests. By default the
+server batches only while batching serves more texts per second than a request per call, as it
+measures both under its own load (`serve_batching.BatchingChooser`); `adaptive=False` always batches.
+Requests are bounded
 (texts per request, characters per text, bytes per body) and every bad request gets a 4xx
 with a message; nothing a client sends can take the server down.
 """
@@ -19,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from compress.extras import require
+from compress.serve_batching import BatchingChooser
 
 # Padding bound per backend when the user gives none (`--max-padding auto`), measured with
 # benchmarks/batch_cost.py and shipping_bench.py (SHIPPING_RESULTS.md, 2026-12-02): an ONNX
@@ -47,6 +51,7 @@ class ServeLimits:
     max_batch_size: int = 32
     max_wait_ms: float = 0.0  # 0: batch what queued while the model was busy, never wait for more
     max_padding: float | None = None  # cut a batch where padding would pass this share of its tokens
+    adaptive: bool = True  # batch only while batching serves more texts/s than a request per call (serve_batching)
     max_texts: int = 256  # per request
     max_text_chars: int = 10_000
     max_body_bytes: int = 1 << 20
@@ -74,6 +79,7 @@ class MicroBatcher:
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="compress-model")
         self.batches = self.texts = 0
         self.model_seconds = 0.0  # against uptime: whether the model or the HTTP side bounds the server
+        self.chooser = BatchingChooser() if limits.adaptive and limits.max_batch_size > 1 else None
         self.task: asyncio.Task | None = None
 
     async def submit(self, texts: list[str]) -> np.ndarray:
@@ -86,12 +92,13 @@ class MicroBatcher:
         while True:
             jobs = [await self.queue.get()]
             size = len(jobs[0].texts)
-            while size < self.limits.max_batch_size and not self.queue.empty():  # whatever queued while the model ran
+            limit = self.limits.max_batch_size if self.chooser is None or self.chooser.batching() else size
+            while size < limit and not self.queue.empty():  # whatever queued while the model ran
                 job = self.queue.get_nowait()
                 jobs.append(job)
                 size += len(job.texts)
             deadline = loop.time() + self.limits.max_wait_ms / 1000
-            while size < self.limits.max_batch_size:
+            while size < limit:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     break
@@ -112,6 +119,8 @@ class MicroBatcher:
                 continue
             self.batches, self.texts = self.batches + 1, self.texts + len(texts)
             self.model_seconds += seconds
+            if self.chooser:
+                self.chooser.served(len(texts))
             start = 0
             for job in jobs:
                 if not job.future.cancelled():
@@ -188,7 +197,13 @@ def create_app(classifier: Any, reference: str, limits: ServeLimits = ServeLimit
 
     @app.get("/metadata")
     async def meta() -> dict[str, Any]:
-        served = {"batches": batcher.batches, "texts": batcher.texts, "model_seconds": round(batcher.model_seconds, 3)}
+        served: dict[str, Any] = {
+            "batches": batcher.batches,
+            "texts": batcher.texts,
+            "model_seconds": round(batcher.model_seconds, 3),
+        }
+        if batcher.chooser:
+            served["batching"] = batcher.chooser.state()
         return {**metadata, "served": served}
 
     @app.post("/predict")

@@ -25,7 +25,13 @@ def server(tiny_classifier_dir):
         port = probe.getsockname()[1]
     classifier = compress.load(tiny_classifier_dir, threads=1)
     limits = ServeLimits(
-        max_batch_size=64, max_wait_ms=50, max_padding=0.1, max_texts=100, max_text_chars=2000, max_body_bytes=200_000
+        max_batch_size=64,
+        max_wait_ms=50,
+        max_padding=0.1,
+        adaptive=False,  # always batch: the adaptive choice has its own tests (test_serve_batching.py)
+        max_texts=100,
+        max_text_chars=2000,
+        max_body_bytes=200_000,
     )
     instance = uvicorn.Server(
         uvicorn.Config(
