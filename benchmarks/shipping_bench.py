@@ -48,12 +48,12 @@ class ZeroCostClassifier:
         return np.full((len(texts), len(self.labels)), 1 / len(self.labels))
 
 
-def serve_zero_cost(port: int, batch: int) -> None:
+def serve_zero_cost(port: int, batch: int, batching: str) -> None:
     import uvicorn
 
     from compress.serve import ServeLimits, create_app
 
-    app = create_app(ZeroCostClassifier(), ZERO_COST, ServeLimits(max_batch_size=batch))
+    app = create_app(ZeroCostClassifier(), ZERO_COST, ServeLimits(max_batch_size=batch, adaptive=batching == "adaptive"))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
@@ -103,7 +103,7 @@ def load_test(reference: str, texts: list[str], seconds: float, clients: int, ba
 
     port = free_port()
     if reference == ZERO_COST:
-        command = [sys.executable, __file__, "--serve-zero-cost", str(port), str(batch)]
+        command = [sys.executable, __file__, "--serve-zero-cost", str(port), str(batch), batching]
     else:
         command = [sys.executable, "-m", "compress", "serve", reference, "--port", str(port)]
         command += ["--max-batch-size", str(batch), "--batching", batching]
@@ -241,6 +241,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--serve-zero-cost"]:  # the child process load_test starts for ZERO_COST
-        serve_zero_cost(int(sys.argv[2]), int(sys.argv[3]))
+        serve_zero_cost(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
     else:
         main()
