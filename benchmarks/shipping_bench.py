@@ -53,7 +53,8 @@ def serve_zero_cost(port: int, batch: int, batching: str) -> None:
 
     from compress.serve import ServeLimits, create_app
 
-    app = create_app(ZeroCostClassifier(), ZERO_COST, ServeLimits(max_batch_size=batch, adaptive=batching == "adaptive"))
+    limits = ServeLimits(max_batch_size=batch, adaptive=batching == "adaptive")
+    app = create_app(ZeroCostClassifier(), ZERO_COST, limits)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
