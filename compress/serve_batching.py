@@ -40,6 +40,7 @@ class BatchingChooser:
     _window: str = field(init=False)
     _window_end: float = field(init=False)
     _texts: int = field(init=False, default=0)
+    _last_served: float = field(init=False, default=0.0)
     _measuring: bool = field(init=False, default=True)
 
     def __post_init__(self) -> None:
@@ -57,6 +58,7 @@ class BatchingChooser:
 
     def served(self, texts: int) -> None:
         self._texts += texts
+        self._last_served = self.clock()
 
     def state(self) -> dict[str, Any]:
         return {
@@ -66,7 +68,9 @@ class BatchingChooser:
         }
 
     def _close_window(self, now: float) -> None:
-        elapsed = now - (self._window_end - self.window_s)
+        # to the end of its last dispatch, if that ran past the window; an idle spell after the
+        # window (nothing arrived to close it) is not the window's
+        elapsed = max(self._last_served, self._window_end) - (self._window_end - self.window_s)
         measuring = self._measuring
         if measuring and self._texts >= self.min_texts:
             self.rates[self._window].append(self._texts / elapsed)

@@ -53,6 +53,16 @@ def test_windows_of_an_idle_server_are_not_counted():
     assert chooser.state()["texts_per_s"][SINGLE] == [] and chooser.choice == BATCHED
 
 
+def test_an_idle_spell_after_a_window_does_not_count_as_its_time():
+    clock = FakeClock()
+    chooser = BatchingChooser(clock=clock)
+    chooser.batching()
+    chooser.served(1000)
+    clock.now = 60.0  # nothing arrives for a minute, so the window closes at the next request
+    chooser.batching()
+    assert chooser.state()["texts_per_s"][BATCHED] == [500.0]
+
+
 def test_one_odd_window_does_not_overturn_the_median():
     clock = FakeClock()
     chooser = BatchingChooser(exploit_windows=1, clock=clock)
