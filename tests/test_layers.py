@@ -20,6 +20,7 @@ LAYERS: list[tuple[str, ...]] = [
         "compress.api",
         "compress.predict",
         "compress.serve",
+        "compress.serve_batching",
         "compress.testing",
     ),
     ("compress.runner", "compress.regress", "compress.sweep"),
