@@ -36,3 +36,9 @@ def test_every_configuration_trains_on_its_seeds_and_the_key_rows_get_bf16_copie
     assert {name for name, config in by_name.items() if config.bf16_copy} == (KEY_ROWS if bf16 else set())
     if not quick:
         assert {f"prune {level}% + KD" for level in (25, 50, 75)} <= by_name.keys()
+
+
+def test_prune_levels_choose_the_pruning_rows(reproduce):
+    names = {config.name for config in reproduce.matrix(False, False, (25,))}
+    assert {"prune 25%, no KD", "prune 25% + KD"} <= names
+    assert not any(name.startswith(("prune 50%", "prune 75%")) for name in names)
