@@ -311,7 +311,9 @@ def main() -> None:
     notes = [wall, bf16_note]
     if not args.quick and tuple(args.prune_levels) != PRUNE_LEVELS:
         levels = ", ".join(f"{level}%" for level in args.prune_levels)
-        notes.append(f"Block pruning trained at {levels} only (`--prune-levels`); the other levels are not in this table.")
+        notes.append(
+            f"Block pruning trained at {levels} only (`--prune-levels`); the other levels are not in this table."
+        )
     if args.partial:
         notes.insert(
             0,
