@@ -5,10 +5,9 @@ answered by one model call (up to `max_batch_size` texts; `max_wait_ms` > 0 also
 for more, which pays only where batches are much cheaper per text than single calls); model calls
 run one at a time on a worker thread, so the event loop keeps accepting requests. By default the
 server batches only while batching serves more texts per second than a request per call, as it
-measures both under its own load (`serve_batching.BatchingChooser`); `adaptive=False` always batches.
-Requests are bounded
-(texts per request, characters per text, bytes per body) and every bad request gets a 4xx
-with a message; nothing a client sends can take the server down.
+measures both under its own load (`serve_batching.BatchingChooser`); `adaptive=False` always
+batches. Requests are bounded (texts per request, characters per text, bytes per body) and every
+bad request gets a 4xx with a message; nothing a client sends can take the server down.
 """
 
 import asyncio  # no `from __future__ import annotations`: FastAPI reads the handlers' annotations at runtime

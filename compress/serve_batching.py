@@ -52,7 +52,7 @@ class BatchingChooser:
         """Whether the dispatch starting now should combine the queued requests."""
         now = self.clock()
         if now >= self._window_end:
-            self._close_window(now)
+            self._close_window()
             self._start_window(now)
         return self._window == BATCHED
 
@@ -67,14 +67,15 @@ class BatchingChooser:
             "texts_per_s": {way: [round(r, 1) for r in rates] for way, rates in self.rates.items()},
         }
 
-    def _close_window(self, now: float) -> None:
+    def _close_window(self) -> None:
+        if not self._measuring:
+            return
         # to the end of its last dispatch, if that ran past the window; an idle spell after the
         # window (nothing arrived to close it) is not the window's
         elapsed = max(self._last_served, self._window_end) - (self._window_end - self.window_s)
-        measuring = self._measuring
-        if measuring and self._texts >= self.min_texts:
+        if self._texts >= self.min_texts:
             self.rates[self._window].append(self._texts / elapsed)
-        if measuring and all(self.rates.values()):
+        if all(self.rates.values()):
             medians = {way: statistics.median(rates) for way, rates in self.rates.items()}
             self.choice = SINGLE if medians[SINGLE] > medians[BATCHED] else BATCHED
 
