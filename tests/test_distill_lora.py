@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -168,6 +169,50 @@ def test_a_transfer_corpus_is_checked(artifact, tmp_path):
     (tmp_path / "blank.txt").write_text("\n \n")
     with pytest.raises(CompressError, match="has no text"):
         distill(DistillConfig(transfer_corpus=tmp_path / "blank.txt", **FAST), artifact)
+
+
+def test_the_classical_teacher_mixes_into_the_cached_targets_as_probabilities(artifact):
+    from compress.measure.classical import classical_probabilities
+    from compress.passes.teacher import with_classical
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(len(artifact.data.train), 3)).astype(np.float32) * 3
+    teacher = torch.softmax(torch.from_numpy(logits), dim=-1).numpy()
+    alone, _ = with_classical(logits, 0.0, artifact)
+    assert np.allclose(np.exp(alone), teacher, atol=1e-6)  # weight 0: the teacher's own distribution
+    classical = classical_probabilities(artifact.data.train, artifact.data.train.texts, 3, seed=0)
+    assert classical.shape == logits.shape and np.allclose(classical.sum(axis=1), 1)
+    assert classical.max(axis=1).mean() < 0.99  # calibrated across folds: not one-hot on its own training texts
+    mixed, agreement = with_classical(logits, 0.3, artifact)
+    assert np.allclose(np.exp(mixed), 0.7 * teacher + 0.3 * classical, atol=1e-5)
+    assert agreement == pytest.approx((teacher.argmax(1) == classical.argmax(1)).mean(), abs=1e-4)
+    extra = ["an unseen text", "another one"]
+    with_extra, _ = with_classical(np.vstack([logits, logits[:2]]), 0.3, artifact, extra)
+    assert np.allclose(with_extra[: len(logits)], mixed) and not np.allclose(with_extra[-2:], mixed[:2])
+
+
+def test_distill_with_a_classical_teacher(artifact):
+    config = DistillConfig(student={"layers": [0]}, epochs=1, batch_size=16, classical_weight=0.5, **FAST)
+    _, details = distill(config, artifact)
+    assert details["classical_weight"] == 0.5 and 0 <= details["classical_agrees_with_teacher"] <= 1
+    assert np.isfinite(details["epochs"][0]["train_loss"])
+
+
+def test_a_classical_teacher_is_checked(artifact):
+    from compress.measure.classical import classical_probabilities
+
+    with pytest.raises(ValueError, match="alpha above 0"):
+        DistillConfig(classical_weight=0.5, alpha=0)
+    with pytest.raises(ValueError, match="alpha above 0"):
+        DistillConfig(classical_weight=0.5, hidden_weight=1.0)
+    with pytest.raises(ValueError, match="keep cache_teacher_logits"):
+        DistillConfig(classical_weight=0.5, cache_teacher_logits=False)
+    with pytest.raises(ValueError):
+        DistillConfig(classical_weight=1.0)  # the transformer teacher must keep a share
+    train = artifact.data.train
+    lonely = replace(train, labels=np.where(np.arange(len(train)) == 0, 2, np.minimum(train.labels, 1)))
+    with pytest.raises(CompressError, match="at least 2 examples"):
+        classical_probabilities(lonely, train.texts, 3, seed=0)
 
 
 def test_distill_config_checks_layers():

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from compress.data import Split
+from compress.errors import CompressError
 
 NGRAMS = (1, 4)
 NAME = "classical: char 1-4-gram TF-IDF + linear SVM"
@@ -53,15 +54,38 @@ class ClassicalPredictor:
         return len(pickle.dumps(self.pipeline)) / 2**20  # in memory only: measured, never written or loaded
 
 
-def fit_classical(train: Split, seed: int) -> ClassicalPredictor:
-    """Fit on the training split (the same one the transformers trained on), seed fixed."""
+def _pipeline(seed: int, calibrated_folds: int = 0) -> Any:
+    """TF-IDF over character 1-4-grams and a linear SVM; with `calibrated_folds`, the SVM's scores
+    turned into probabilities by cross-validated sigmoid calibration."""
+    from sklearn.calibration import CalibratedClassifierCV
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import make_pipeline
     from sklearn.svm import LinearSVC
 
-    pipeline = make_pipeline(
+    svm = LinearSVC(C=1.0, random_state=seed)
+    return make_pipeline(
         TfidfVectorizer(analyzer="char", ngram_range=NGRAMS, sublinear_tf=True, min_df=1),
-        LinearSVC(C=1.0, random_state=seed),
+        CalibratedClassifierCV(svm, cv=calibrated_folds) if calibrated_folds else svm,
     )
+
+
+def fit_classical(train: Split, seed: int) -> ClassicalPredictor:
+    """Fit on the training split (the same one the transformers trained on), seed fixed."""
+    pipeline = _pipeline(seed)
     pipeline.fit(list(train.texts), train.labels)
     return ClassicalPredictor(pipeline, int(train.labels.max()) + 1)
+
+
+def classical_probabilities(train: Split, texts: Sequence[str], labels: int, seed: int) -> np.ndarray:
+    """The classical model's probability of each of `labels` label ids (columns) for every text, so
+    that it can teach a student beside the transformer teacher. It is fitted on the training split;
+    its scores are calibrated by 5-fold cross-validation there (fewer folds when a label has fewer
+    examples), which also keeps its answers on the training texts from being near one-hot."""
+    present, counts = np.unique(train.labels, return_counts=True)
+    folds = min(5, int(counts.min())) if len(counts) else 0
+    if folds < 2 or len(present) < 2:
+        raise CompressError("classical_weight: every label of the training split needs at least 2 examples")
+    pipeline = _pipeline(seed, folds).fit(list(train.texts), train.labels)
+    probabilities = np.zeros((len(texts), labels))
+    probabilities[:, pipeline.classes_] = pipeline.predict_proba(list(texts))
+    return probabilities

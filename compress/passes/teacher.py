@@ -60,6 +60,25 @@ def teacher_logits(teacher: Any, tokenizer: Any, artifact: Artifact, extra: Sequ
     return predict_logits(TorchPredictor("teacher", teacher), encoded)
 
 
+def with_classical(
+    logits: np.ndarray, weight: float, artifact: Artifact, extra: Sequence[str] = ()
+) -> tuple[np.ndarray, float]:
+    """The targets of a two-teacher ensemble, as logits the hook can soften like the teacher's:
+    log((1 - weight) * softmax(teacher) + weight * p_classical), row for row with `logits` (the
+    training examples, then `extra`). With weight 0 these are the teacher's log-probabilities,
+    which the temperature softens exactly as it softens the teacher's logits. Also returns the
+    share of rows where the two teachers agree."""
+    from compress.measure.classical import classical_probabilities
+
+    texts = [*artifact.data.train.texts, *extra]
+    classical = classical_probabilities(artifact.data.train, texts, logits.shape[1], artifact.seed)
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    teacher = shifted / shifted.sum(axis=1, keepdims=True)
+    mixed = (1 - weight) * teacher + weight * classical
+    agreement = float((teacher.argmax(axis=1) == classical.argmax(axis=1)).mean())
+    return np.log(np.maximum(mixed, 1e-12)).astype(np.float32), round(agreement, 4)
+
+
 def distillation_hook(
     options: DistillationOptions, artifact: Artifact, student: Any, what: str, transfer: Sequence[str] = ()
 ) -> tuple[Any, dict[str, Any]]:
@@ -104,6 +123,9 @@ def distillation_hook(
     if not live:
         started = time.perf_counter()
         cached = teacher_logits(teacher, teacher_tokenizer, artifact, transfer)
+        if options.classical_weight:
+            cached, agreement = with_classical(cached, options.classical_weight, artifact, transfer)
+            details |= {"classical_weight": options.classical_weight, "classical_agrees_with_teacher": agreement}
         details["teacher_cache_seconds"] = round(time.perf_counter() - started, 2)
     hook = DistillationHook(options, teacher if live else None, cached, layer_map)
     return hook, details

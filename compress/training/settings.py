@@ -70,6 +70,13 @@ class DistillationOptions(BaseModel):
     transfer_lines: int | None = Field(
         None, ge=1, description="use a fixed seeded sample of N of the corpus's lines; default: all of them"
     )
+    classical_weight: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="share of the classical character n-gram model (fitted and calibrated on the training split) "
+        "in the distillation targets: a second teacher that reads the characters the transformer's tokens cut up",
+    )
 
     @model_validator(mode="after")
     def _a_transfer_corpus_teaches_through_the_distillation_loss(self) -> DistillationOptions:
@@ -77,4 +84,8 @@ class DistillationOptions(BaseModel):
             raise ValueError("transfer_corpus only teaches through the distillation loss: alpha must be above 0")
         if self.transfer_lines is not None and self.transfer_corpus is None:
             raise ValueError("transfer_lines needs transfer_corpus")
+        if self.classical_weight and (self.alpha == 0 or self.hidden_weight or self.attention_weight):
+            raise ValueError("classical_weight teaches through cached logits: alpha above 0, no hidden/attention loss")
+        if self.classical_weight and not self.cache_teacher_logits:
+            raise ValueError("classical_weight teaches through cached logits: keep cache_teacher_logits")
         return self

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The classical model as a second teacher: RECIPE's student (default recipes/marathi-fastest.yaml,
+# the 2-layer chain) distilled with `classical_weight: W` in every distilling pass (the targets are
+# (1 - W) * p_teacher + W * p_classical; W chosen on dev by benchmarks/co_teacher.py), beside the
+# recipe as shipped, seeds 1, 2 and 3, two runs at a time (one thread each). Dev selects; test
+# only reports, after the decision (the study's table in benchmarks/TRAINING_RESULTS.md).
+#   bash benchmarks/co_teacher_study.sh TEACHER DATA RUNS [W] [RECIPE]
+set -euo pipefail
+TEACHER="$1"; DATA="$2"; RUNS="$3"; W="${4:-0.5}"; RECIPE="${5:-recipes/marathi-fastest.yaml}"
+NAME="$(basename "$RECIPE" .yaml)"
+# every pass that distils gets the classical teacher: --set passes.I.NAME.classical_weight=W
+SETS="$(sed -n 's/^  - \([a-z_]*\):.*/\1/p' "$RECIPE" | awk -v w="$W" \
+  '$1 == "distill" || $1 == "block_movement" { printf "--set passes.%d.%s.classical_weight=%s ", NR - 1, $1, w }')"
+export OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1
+mkdir -p "$RUNS"
+jobs_file="$RUNS/$NAME-jobs.txt"
+: > "$jobs_file"
+for seed in 1 2 3; do
+  for variant in shipped "classical$W"; do
+    out="$RUNS/$NAME-$variant-s$seed"
+    [ -f "$out/manifest.json" ] && continue
+    extra=""
+    [ "$variant" != shipped ] && extra="$SETS"
+    echo "compress run $RECIPE --model $TEACHER/model --data $DATA --out $out --set seed=$seed \
+--set benchmark.enabled=false $extra > $out.log 2>&1" >> "$jobs_file"
+  done
+done
+xargs -P 2 -I{} bash -c {} < "$jobs_file"
