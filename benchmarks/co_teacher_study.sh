@@ -4,9 +4,12 @@
 # (1 - W) * p_teacher + W * p_classical; W chosen on dev by benchmarks/co_teacher.py), beside the
 # recipe as shipped, seeds 1, 2 and 3, two runs at a time (one thread each). Dev selects; test
 # only reports, after the decision (the study's table in benchmarks/TRAINING_RESULTS.md).
-#   bash benchmarks/co_teacher_study.sh TEACHER DATA RUNS [W] [RECIPE]
+# EXTRA: overrides for both variants (the matrix's shorter pruning schedule, say); ONLY=classical
+# runs the classical variant alone (when the shipped one's runs exist elsewhere).
+#   bash benchmarks/co_teacher_study.sh TEACHER DATA RUNS [W] [RECIPE] [EXTRA]
 set -euo pipefail
 TEACHER="$1"; DATA="$2"; RUNS="$3"; W="${4:-0.5}"; RECIPE="${5:-recipes/marathi-fastest.yaml}"
+EXTRA="${6:-}"
 NAME="$(basename "$RECIPE" .yaml)"
 # every pass that distils gets the classical teacher: --set passes.I.NAME.classical_weight=W
 SETS="$(sed -n 's/^  - \([a-z_]*\):.*/\1/p' "$RECIPE" | awk -v w="$W" \
@@ -17,12 +20,13 @@ jobs_file="$RUNS/$NAME-jobs.txt"
 : > "$jobs_file"
 for seed in 1 2 3; do
   for variant in shipped "classical$W"; do
+    [ "${ONLY:-}" = classical ] && [ "$variant" = shipped ] && continue
     out="$RUNS/$NAME-$variant-s$seed"
     [ -f "$out/manifest.json" ] && continue
     extra=""
     [ "$variant" != shipped ] && extra="$SETS"
     echo "compress run $RECIPE --model $TEACHER/model --data $DATA --out $out --set seed=$seed \
---set benchmark.enabled=false $extra > $out.log 2>&1" >> "$jobs_file"
+--set benchmark.enabled=false $EXTRA $extra > $out.log 2>&1" >> "$jobs_file"
   done
 done
 xargs -P 2 -I{} bash -c {} < "$jobs_file"
