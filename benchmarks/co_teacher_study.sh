@@ -11,9 +11,16 @@ set -euo pipefail
 TEACHER="$1"; DATA="$2"; RUNS="$3"; W="${4:-0.5}"; RECIPE="${5:-recipes/marathi-fastest.yaml}"
 EXTRA="${6:-}"
 NAME="$(basename "$RECIPE" .yaml)"
-# every pass that distils gets the classical teacher: --set passes.I.NAME.classical_weight=W
-SETS="$(sed -n 's/^  - \([a-z_]*\):.*/\1/p' "$RECIPE" | awk -v w="$W" \
-  '$1 == "distill" || $1 == "block_movement" { printf "--set passes.%d.%s.classical_weight=%s ", NR - 1, $1, w }')"
+# every pass that takes a classical teacher gets it: --set passes.I.NAME.classical_weight=W
+SETS="$(python - "$RECIPE" "$W" <<'PY'
+import sys
+from compress.recipe import load_recipe
+for i, step in enumerate(load_recipe(sys.argv[1]).to_data()["passes"]):
+    name, options = next(iter(step.items()))
+    if "classical_weight" in options:
+        print(f"--set passes.{i}.{name}.classical_weight={sys.argv[2]}", end=" ")
+PY
+)"
 export OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1
 mkdir -p "$RUNS"
 jobs_file="$RUNS/$NAME-jobs.txt"
