@@ -6,6 +6,7 @@
 # only reports, after the decision (the study's table in benchmarks/TRAINING_RESULTS.md).
 # EXTRA: overrides for both variants (the matrix's shorter pruning schedule, say); ONLY=classical
 # runs the classical variant alone (when the shipped one's runs exist elsewhere).
+# PARALLEL: runs at a time (default 2).
 #   bash benchmarks/co_teacher_study.sh TEACHER DATA RUNS [W] [RECIPE] [EXTRA]
 set -euo pipefail
 TEACHER="$1"; DATA="$2"; RUNS="$3"; W="${4:-0.5}"; RECIPE="${5:-recipes/marathi-fastest.yaml}"
@@ -36,4 +37,4 @@ for seed in 1 2 3; do
 --set benchmark.enabled=false $EXTRA $extra > $out.log 2>&1" >> "$jobs_file"
   done
 done
-xargs -P 2 -I{} bash -c {} < "$jobs_file"
+xargs -P "${PARALLEL:-2}" -I{} bash -c {} < "$jobs_file"
