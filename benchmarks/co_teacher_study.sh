@@ -6,12 +6,12 @@
 # only reports, after the decision (the study's table in benchmarks/TRAINING_RESULTS.md).
 # EXTRA: overrides for both variants (the matrix's shorter pruning schedule, say); ONLY=classical
 # runs the classical variant alone (when the shipped one's runs exist elsewhere).
-# PARALLEL: runs at a time (default 2).
+# PARALLEL: runs at a time (default 2); TAG: a suffix for the run folders of a variant with EXTRA.
 #   bash benchmarks/co_teacher_study.sh TEACHER DATA RUNS [W] [RECIPE] [EXTRA]
 set -euo pipefail
 TEACHER="$1"; DATA="$2"; RUNS="$3"; W="${4:-0.5}"; RECIPE="${5:-recipes/marathi-fastest.yaml}"
 EXTRA="${6:-}"
-NAME="$(basename "$RECIPE" .yaml)"
+NAME="$(basename "$RECIPE" .yaml)${TAG:-}"
 # every pass that takes a classical teacher gets it: --set passes.I.NAME.classical_weight=W
 SETS="$(python - "$RECIPE" "$W" <<'PY'
 import sys
