@@ -110,7 +110,11 @@ def matrix(quick: bool, bf16: bool, prune_levels: tuple[int, ...] = PRUNE_LEVELS
             epochs(0, "block_movement", 6 if level == 25 else 4),
             epochs(2, "distill", 3 if level == 25 else 2),
         )
-        no_kd = (*prune, "passes.0.block_movement.alpha=0", "passes.2.distill.alpha=0")
+        no_teacher = ("alpha=0", "classical_weight=0")  # neither the transformer nor the classical teacher
+        no_kd = (
+            *prune,
+            *(f"passes.{i}.{p}.{o}" for i, p in ((0, "block_movement"), (2, "distill")) for o in no_teacher),
+        )
         rows.append(Config(f"prune {level}%, no KD", f"prune{level}-kd.yaml", no_kd))
         rows.append(
             Config(

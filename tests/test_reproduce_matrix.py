@@ -42,3 +42,14 @@ def test_prune_levels_choose_the_pruning_rows(reproduce):
     names = {config.name for config in reproduce.matrix(False, False, (25,))}
     assert {"prune 25%, no KD", "prune 25% + KD"} <= names
     assert not any(name.startswith(("prune 50%", "prune 75%")) for name in names)
+
+
+@pytest.mark.parametrize("quick", [False, True])
+def test_every_configuration_s_overrides_make_a_valid_recipe(reproduce, quick):
+    from compress.recipe import load_recipe
+
+    for config in reproduce.matrix(quick, bf16=True):
+        recipe = load_recipe(REPO / "recipes" / config.recipe, list(config.sets))
+        if config.name.endswith("no KD"):  # no teacher of any kind: not the transformer, not the classical model
+            teaching = [p for p in recipe.passes if hasattr(p, "alpha")]
+            assert teaching and all(p.alpha == 0 and p.classical_weight == 0 for p in teaching), config.name
