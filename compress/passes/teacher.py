@@ -68,12 +68,13 @@ def with_classical(
     training examples, then `extra`). With weight 0 these are the teacher's log-probabilities,
     which the temperature softens exactly as it softens the teacher's logits. Also returns the
     share of rows where the two teachers agree."""
+    import torch
+
     from compress.measure.classical import classical_probabilities
 
     texts = [*artifact.data.train.texts, *extra]
     classical = classical_probabilities(artifact.data.train, texts, logits.shape[1], artifact.seed)
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    teacher = shifted / shifted.sum(axis=1, keepdims=True)
+    teacher = torch.softmax(torch.from_numpy(logits).double(), dim=1).numpy()
     mixed = (1 - weight) * teacher + weight * classical
     agreement = float((teacher.argmax(axis=1) == classical.argmax(axis=1)).mean())
     return np.log(np.maximum(mixed, 1e-12)).astype(np.float32), round(agreement, 4)
