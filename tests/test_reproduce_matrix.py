@@ -38,6 +38,20 @@ def test_every_configuration_trains_on_its_seeds_and_the_key_rows_get_bf16_copie
         assert {f"prune {level}% + KD" for level in (25, 50, 75)} <= by_name.keys()
 
 
+def test_a_corpus_adds_the_transfer_set_chain_with_its_path(reproduce, tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    without = {config.name for config in reproduce.matrix(False, False)}
+    rows = {config.name: config for config in reproduce.matrix(False, False, corpus=corpus)}
+    added = rows.keys() - without
+    assert len(added) == 1
+    transfer = rows[added.pop()]
+    assert transfer.recipe == "marathi-fastest-transfer.yaml" and transfer.seeds == reproduce.KEY_SEEDS
+    assert f"passes.0.distill.transfer_corpus={corpus.resolve()}" in transfer.sets
+    assert {config.name for config in reproduce.matrix(True, False, corpus=corpus)} == {
+        config.name for config in reproduce.matrix(True, False)
+    }
+
+
 def test_prune_levels_choose_the_pruning_rows(reproduce):
     names = {config.name for config in reproduce.matrix(False, False, (25,))}
     assert {"prune 25%, no KD", "prune 25% + KD"} <= names
@@ -48,7 +62,7 @@ def test_prune_levels_choose_the_pruning_rows(reproduce):
 def test_every_configuration_s_overrides_make_a_valid_recipe(reproduce, quick):
     from compress.recipe import load_recipe
 
-    for config in reproduce.matrix(quick, bf16=True):
+    for config in reproduce.matrix(quick, bf16=True, corpus=REPO / "README.md"):
         recipe = load_recipe(REPO / "recipes" / config.recipe, list(config.sets))
         if config.name.endswith("no KD"):  # no teacher of any kind: not the transformer, not the classical model
             teaching = [p for p in recipe.passes if hasattr(p, "alpha")]
