@@ -174,6 +174,10 @@ def _command(args: argparse.Namespace) -> str:
     parts = ["python benchmarks/reproduce.py", f"--teacher {args.teacher}", f"--data {args.data}", f"--out {args.out}"]
     if args.old_teacher is not None:
         parts.append(f"--old-teacher {args.old_teacher}")
+    if getattr(args, "corpus", None) is not None:
+        parts.append(f"--corpus {args.corpus}")
+    if getattr(args, "prune_levels", None) and len(args.prune_levels) < 3:
+        parts.append("--prune-levels " + " ".join(str(level) for level in args.prune_levels))
     if args.quick:
         parts.append("--quick")
     if args.partial:
