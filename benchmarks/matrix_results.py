@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import mean
@@ -69,7 +71,7 @@ def write_results(
     text = [
         "# Reproduction v2: the MahaNews matrix around the Marathi teacher, on the test split",
         "",
-        "Command: `" + _command(args) + "`",
+        "Command: `" + _command() + "`",
         "",
         *notes,
         f"Training: {sum(run_seconds.values()) * args.cpus_per_run / 3600:.2f} CPU-hours "
@@ -170,20 +172,6 @@ def _interval(accuracy: dict) -> str:
     return f"{100 * accuracy['value']:.1f} [{100 * accuracy['ci_low']:.1f}, {100 * accuracy['ci_high']:.1f}]"
 
 
-def _command(args: argparse.Namespace) -> str:
-    parts = ["python benchmarks/reproduce.py", f"--teacher {args.teacher}", f"--data {args.data}", f"--out {args.out}"]
-    if args.old_teacher is not None:
-        parts.append(f"--old-teacher {args.old_teacher}")
-    if getattr(args, "corpus", None) is not None:
-        parts.append(f"--corpus {args.corpus}")
-    if getattr(args, "prune_levels", None) and len(args.prune_levels) < 3:
-        parts.append("--prune-levels " + " ".join(str(level) for level in args.prune_levels))
-    if args.quick:
-        parts.append("--quick")
-    if args.partial:
-        parts.append("--partial")
-    if args.margin != 1.0:
-        parts.append(f"--margin {args.margin:g}")
-    if args.cpus_per_run != 1:
-        parts.append(f"--cpus-per-run {args.cpus_per_run:g}")
-    return " ".join(parts)
+def _command() -> str:
+    """The invocation as typed: rebuilt from parsed options, it dropped every option added later."""
+    return shlex.join(["python", "benchmarks/reproduce.py", *sys.argv[1:]])
