@@ -183,12 +183,50 @@ def test_the_classical_teacher_mixes_into_the_cached_targets_as_probabilities(ar
     classical = classical_probabilities(artifact.data.train, artifact.data.train.texts, 3, seed=0)
     assert classical.shape == logits.shape and np.allclose(classical.sum(axis=1), 1)
     assert classical.max(axis=1).mean() < 0.99  # calibrated across folds: not one-hot on its own training texts
-    mixed, agreement = with_classical(logits, 0.3, artifact)
+    mixed, details = with_classical(logits, 0.3, artifact)
     assert np.allclose(np.exp(mixed), 0.7 * teacher + 0.3 * classical, atol=1e-5)
-    assert agreement == pytest.approx((teacher.argmax(1) == classical.argmax(1)).mean(), abs=1e-4)
+    agreement = (teacher.argmax(1) == classical.argmax(1)).mean()
+    assert details["classical_weight"] == 0.3
+    assert details["classical_agrees_with_teacher"] == pytest.approx(agreement, abs=1e-4)
     extra = ["an unseen text", "another one"]
     with_extra, _ = with_classical(np.vstack([logits, logits[:2]]), 0.3, artifact, extra)
     assert np.allclose(with_extra[: len(logits)], mixed) and not np.allclose(with_extra[-2:], mixed[:2])
+
+
+# teacher and classical probabilities of label 1 on one selection example whose label is 1, and the
+# weight `auto` must choose: the smallest whose mixture gets it right, 0 when no weight does better
+AUTO_CASES = [
+    (0.4, 1.0, 0.2),  # (1 - w) 0.4 + w > 0.5 from w = 0.2
+    (0.4, 0.7, 0.4),  # 0.4 + 0.3 w > 0.5 from w = 1/3: 0.3 is not enough
+    (0.4, 0.52, 0.0),  # 0.4 + 0.12 w stays under 0.5 up to 0.7: the transformer teacher alone
+    (0.9, 0.0, 0.0),  # the teacher is right and the classical model wrong: a tie at 0 is kept
+]
+
+
+@pytest.mark.parametrize(("teacher_p", "classical_p", "expected"), AUTO_CASES)
+def test_auto_classical_weight_is_the_smallest_that_is_most_accurate(teacher_p, classical_p, expected):
+    from compress.passes.teacher import choose_classical_weight
+
+    teacher = np.array([[1 - teacher_p, teacher_p], [0.2, 0.8]])  # a second example both get right
+    classical = np.array([[1 - classical_p, classical_p], [0.3, 0.7]])
+    chosen, accuracy = choose_classical_weight(teacher, classical, np.array([1, 1]))
+    assert chosen == expected and accuracy[chosen] == max(accuracy.values())
+    assert all(accuracy[w] < accuracy[chosen] for w in accuracy if w < chosen)
+
+
+def test_auto_classical_weight_mixes_with_the_weight_it_chose(artifact):
+    from compress.passes.teacher import AUTO_CLASSICAL_WEIGHTS, with_classical
+
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(len(artifact.data.train), 3)).astype(np.float32)
+    selection = rng.normal(size=(len(artifact.data.selection), 3)).astype(np.float32)
+    mixed, details = with_classical(logits, "auto", artifact, selection_logits=selection)
+    chosen = details["classical_weight"]
+    assert chosen in AUTO_CLASSICAL_WEIGHTS and details["classical_weight_chosen_on"]["split"] == artifact.data.selection.name
+    assert len(details["classical_weight_chosen_on"]["mixture_accuracy"]) == len(AUTO_CLASSICAL_WEIGHTS)
+    assert np.array_equal(mixed, with_classical(logits, chosen, artifact)[0])
+    with pytest.raises(CompressError, match="selection split"):
+        with_classical(logits, "auto", artifact)
 
 
 def test_distill_with_a_classical_teacher(artifact):
@@ -196,6 +234,9 @@ def test_distill_with_a_classical_teacher(artifact):
     _, details = distill(config, artifact)
     assert details["classical_weight"] == 0.5 and 0 <= details["classical_agrees_with_teacher"] <= 1
     assert np.isfinite(details["epochs"][0]["train_loss"])
+    _, auto = distill(config.model_copy(update={"classical_weight": "auto"}), artifact)
+    assert auto["classical_weight"] in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+    assert "mixture_accuracy" in auto["classical_weight_chosen_on"]
 
 
 def test_a_classical_teacher_is_checked(artifact):
@@ -209,6 +250,10 @@ def test_a_classical_teacher_is_checked(artifact):
         DistillConfig(classical_weight=0.5, cache_teacher_logits=False)
     with pytest.raises(ValueError):
         DistillConfig(classical_weight=1.0)  # the transformer teacher must keep a share
+    with pytest.raises(ValueError):
+        DistillConfig(classical_weight="sometimes")
+    with pytest.raises(ValueError, match="alpha above 0"):
+        DistillConfig(classical_weight="auto", alpha=0)
     train = artifact.data.train
     lonely = replace(train, labels=np.where(np.arange(len(train)) == 0, 2, np.minimum(train.labels, 1)))
     with pytest.raises(CompressError, match="at least 2 examples"):

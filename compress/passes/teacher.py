@@ -49,35 +49,76 @@ def transfer_texts(options: DistillationOptions, what: str) -> list[str]:
     return texts
 
 
-def teacher_logits(teacher: Any, tokenizer: Any, artifact: Artifact, extra: Sequence[str] = ()) -> np.ndarray:
-    """The teacher's logits on every training example and then on `extra` texts, in order (exact:
-    it is frozen, in eval mode). The teacher reads its own token ids, so a student with another
-    vocabulary can learn from it."""
+# `classical_weight: auto` chooses among these; 0.7 is the largest share students were trained with and
+# measured (benchmarks/TRAINING_RESULTS.md), so auto never teaches further from the transformer than that
+AUTO_CLASSICAL_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+
+
+def teacher_logits(teacher: Any, tokenizer: Any, artifact: Artifact, texts: Sequence[str]) -> np.ndarray:
+    """The teacher's logits on `texts`, in order (exact: it is frozen, in eval mode). The teacher
+    reads its own token ids, so a student with another vocabulary can learn from it."""
     from compress.batching import encode
     from compress.predictors import TorchPredictor, predict_logits
 
-    encoded = encode(tokenizer, [*artifact.data.train.texts, *extra], artifact.max_length)
-    return predict_logits(TorchPredictor("teacher", teacher), encoded)
+    return predict_logits(TorchPredictor("teacher", teacher), encode(tokenizer, list(texts), artifact.max_length))
+
+
+def _probabilities(logits: np.ndarray) -> np.ndarray:
+    import torch
+
+    return torch.softmax(torch.from_numpy(logits).double(), dim=1).numpy()
+
+
+def choose_classical_weight(
+    teacher: np.ndarray, classical: np.ndarray, labels: np.ndarray
+) -> tuple[float, dict[float, float]]:
+    """The weight of `AUTO_CLASSICAL_WEIGHTS` whose mixture of the two teachers' probabilities is
+    most accurate on the selection split, the smallest of equals (the transformer teacher keeps
+    what a tie cannot show is better given away); with each weight's accuracy."""
+    accuracy = {
+        w: float(np.mean(((1 - w) * teacher + w * classical).argmax(axis=1) == labels)) for w in AUTO_CLASSICAL_WEIGHTS
+    }
+    best = max(accuracy.values())
+    return min(w for w, a in accuracy.items() if a == best), accuracy
 
 
 def with_classical(
-    logits: np.ndarray, weight: float, artifact: Artifact, extra: Sequence[str] = ()
-) -> tuple[np.ndarray, float]:
+    logits: np.ndarray,
+    weight: float | str,
+    artifact: Artifact,
+    extra: Sequence[str] = (),
+    selection_logits: np.ndarray | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
     """The targets of a two-teacher ensemble, as logits the hook can soften like the teacher's:
     log((1 - weight) * softmax(teacher) + weight * p_classical), row for row with `logits` (the
     training examples, then `extra`). With weight 0 these are the teacher's log-probabilities,
-    which the temperature softens exactly as it softens the teacher's logits. Also returns the
-    share of rows where the two teachers agree."""
-    import torch
-
+    which the temperature softens exactly as it softens the teacher's logits. `weight` "auto"
+    chooses it on the selection split, where `selection_logits` are the teacher's. Also returns
+    the weight used and the share of rows where the two teachers agree."""
     from compress.measure.classical import classical_probabilities
 
     texts = [*artifact.data.train.texts, *extra]
-    classical = classical_probabilities(artifact.data.train, texts, logits.shape[1], artifact.seed)
-    teacher = torch.softmax(torch.from_numpy(logits).double(), dim=1).numpy()
-    mixed = (1 - weight) * teacher + weight * classical
+    selection = artifact.data.selection
+    auto = weight == "auto"
+    if auto and selection_logits is None:
+        raise CompressError("classical_weight auto: the teacher's logits on the selection split are needed")
+    scored = [*texts, *selection.texts] if auto else texts
+    classical = classical_probabilities(artifact.data.train, scored, logits.shape[1], artifact.seed)
+    details: dict[str, Any] = {}
+    if auto:
+        weight, accuracy = choose_classical_weight(
+            _probabilities(selection_logits), classical[len(texts) :], selection.labels
+        )
+        classical = classical[: len(texts)]
+        details["classical_weight_chosen_on"] = {
+            "split": selection.name,
+            "mixture_accuracy": {f"{w:.1f}": round(a, 4) for w, a in accuracy.items()},
+        }
+    teacher = _probabilities(logits)
+    mixed = (1 - float(weight)) * teacher + float(weight) * classical
     agreement = float((teacher.argmax(axis=1) == classical.argmax(axis=1)).mean())
-    return np.log(np.maximum(mixed, 1e-12)).astype(np.float32), round(agreement, 4)
+    details |= {"classical_weight": weight, "classical_agrees_with_teacher": round(agreement, 4)}
+    return np.log(np.maximum(mixed, 1e-12)).astype(np.float32), details
 
 
 def distillation_hook(
@@ -123,10 +164,13 @@ def distillation_hook(
     cached = None
     if not live:
         started = time.perf_counter()
-        cached = teacher_logits(teacher, teacher_tokenizer, artifact, transfer)
+        cached = teacher_logits(teacher, teacher_tokenizer, artifact, [*artifact.data.train.texts, *transfer])
         if options.classical_weight:
-            cached, agreement = with_classical(cached, options.classical_weight, artifact, transfer)
-            details |= {"classical_weight": options.classical_weight, "classical_agrees_with_teacher": agreement}
+            selection = None
+            if options.classical_weight == "auto":
+                selection = teacher_logits(teacher, teacher_tokenizer, artifact, artifact.data.selection.texts)
+            cached, mixing = with_classical(cached, options.classical_weight, artifact, transfer, selection)
+            details |= mixing
         details["teacher_cache_seconds"] = round(time.perf_counter() - started, 2)
     hook = DistillationHook(options, teacher if live else None, cached, layer_map)
     return hook, details
