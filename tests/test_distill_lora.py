@@ -221,9 +221,9 @@ def test_auto_classical_weight_mixes_with_the_weight_it_chose(artifact):
     logits = rng.normal(size=(len(artifact.data.train), 3)).astype(np.float32)
     selection = rng.normal(size=(len(artifact.data.selection), 3)).astype(np.float32)
     mixed, details = with_classical(logits, "auto", artifact, selection_logits=selection)
-    chosen = details["classical_weight"]
-    assert chosen in AUTO_CLASSICAL_WEIGHTS and details["classical_weight_chosen_on"]["split"] == artifact.data.selection.name
-    assert len(details["classical_weight_chosen_on"]["mixture_accuracy"]) == len(AUTO_CLASSICAL_WEIGHTS)
+    chosen, chosen_on = details["classical_weight"], details["classical_weight_chosen_on"]
+    assert chosen in AUTO_CLASSICAL_WEIGHTS and chosen_on["split"] == artifact.data.selection.name
+    assert len(chosen_on["mixture_accuracy"]) == len(AUTO_CLASSICAL_WEIGHTS)
     assert np.array_equal(mixed, with_classical(logits, chosen, artifact)[0])
     with pytest.raises(CompressError, match="selection split"):
         with_classical(logits, "auto", artifact)
