@@ -99,13 +99,12 @@ def with_classical(
 
     texts = [*artifact.data.train.texts, *extra]
     selection = artifact.data.selection
-    auto = weight == "auto"
-    if auto and selection_logits is None:
+    if weight == "auto" and selection_logits is None:
         raise CompressError("classical_weight auto: the teacher's logits on the selection split are needed")
-    scored = [*texts, *selection.texts] if auto else texts
+    scored = [*texts, *selection.texts] if weight == "auto" else texts
     classical = classical_probabilities(artifact.data.train, scored, logits.shape[1], artifact.seed)
     details: dict[str, Any] = {}
-    if auto:
+    if weight == "auto" and selection_logits is not None:
         weight, accuracy = choose_classical_weight(
             _probabilities(selection_logits), classical[len(texts) :], selection.labels
         )
