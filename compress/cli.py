@@ -142,6 +142,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         recipe_path=getattr(args, "recipe", None),
         revision=args.revision,
         data_config=args.data_config,
+        repair_encoding=args.repair_encoding,
     )
     if args.benchmark_json:
         check_writable(args.benchmark_json)
@@ -275,8 +276,17 @@ def _audit(args: argparse.Namespace) -> int:
 
     if args.json:
         check_writable(args.json)
+    from compress.text_encoding import audit_encoding
+
     data = load_task_data(args.data, args.text_column, args.label_column)
     split = getattr(data, args.split)
+    encoding = audit_encoding(split.texts, [data.label_map.names[i] for i in split.labels])
+    print(f"mis-decoded texts (mojibake) in '{split.name}': {encoding.mis_decoded} of {encoding.examples}")
+    for warning in encoding.warnings():
+        print(f"  WARNING: {warning}")
+    if args.repair_encoding:
+        split = getattr(data.with_repaired_encoding()[0], args.split)
+        print("  repaired before the tokenizers are audited (--repair-encoding)")
     results = {}
     print(
         f"{'model':<40} {'chars lost':>10} {'[UNK]':>7} {'tokens/ex':>9} {'p95':>5} {'truncated':>9} {'vocab used':>14}"
@@ -293,7 +303,8 @@ def _audit(args: argparse.Namespace) -> int:
             print(f"  WARNING: {warning}")
     print(f"({len(split)} examples of '{split.name}', max_length {args.max_length})")
     if args.json:
-        write_json(args.json, {"split": split.name, "examples": len(split), "models": results})
+        record = {"split": split.name, "examples": len(split), "encoding": encoding.to_dict(), "models": results}
+        write_json(args.json, record | {"repaired_encoding": args.repair_encoding})
     return 0
 
 

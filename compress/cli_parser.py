@@ -106,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--text-column", default="text")
     audit.add_argument("--label-column", default="label")
     audit.add_argument("--json", type=Path, help="also write the figures here as JSON")
+    audit.add_argument("--repair-encoding", action="store_true", help="audit the tokenizers on the mojibake repaired")
 
     predict = commands.add_parser(
         "predict", parents=[common], help="classify a CSV/JSONL/Parquet file (or - for lines on standard input)"
@@ -188,6 +189,11 @@ def _add_inputs(parser: argparse.ArgumentParser, with_model: bool = True) -> Non
     parser.add_argument("--label-column")
     parser.add_argument("--revision", help="branch, tag or commit of a hub model (the model, or bench's baseline)")
     parser.add_argument("--data-config", help="configuration of a hub dataset (e.g. --data glue --data-config sst2)")
+    parser.add_argument(
+        "--repair-encoding",
+        action="store_true",
+        help="repair texts whose UTF-8 was mis-read as a legacy code page (mojibake) in every split",
+    )
 
 
 def _max_padding(value: str) -> float | str | None:

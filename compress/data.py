@@ -83,6 +83,19 @@ class TaskData:
         )
         return TaskData(train, selection, evaluation, label_map=new, source=self.source)
 
+    def with_repaired_encoding(self) -> tuple[TaskData, dict[str, int]]:
+        """Every split with its mojibake repaired (`text_encoding`), and how many texts each had."""
+        from compress.text_encoding import repair_texts
+
+        repaired: dict[str, int] = {}
+
+        def fixed(split: Split) -> Split:
+            texts, repaired[split.name] = repair_texts(split.texts)
+            return Split(split.name, texts, split.labels)
+
+        splits = fixed(self.train), fixed(self.selection), fixed(self.evaluation)
+        return TaskData(*splits, label_map=self.label_map, source=self.source), repaired
+
 
 def load_task_data(
     source: str,

@@ -35,6 +35,9 @@ class DataConfig(_Strict):
         0.1, gt=0, lt=0.5, description="share of train held out for checkpoint selection when dev is the report split"
     )
     language: str | None = Field(None, description="ISO 639-1 code of the texts (mr, en, ...), for the model card")
+    repair_encoding: bool = Field(
+        False, description="repair texts whose UTF-8 bytes were mis-read as a legacy code page (mojibake), every split"
+    )
 
 
 class Recipe(_Strict):

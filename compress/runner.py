@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from compress.artifact import Artifact, PassRecord
 from compress.cpus import torch_thread_cap, torch_threads
@@ -24,6 +24,9 @@ from compress.passes import Stage, spec_for
 from compress.pruning.standalone import add_standalone_loader
 from compress.recipe import Recipe, dump_recipe
 from compress.report.model_card import SCHEMA_VERSION, write_model_cards
+
+if TYPE_CHECKING:
+    from compress.data import TaskData
 
 Log = Callable[[str], None]
 
@@ -41,6 +44,7 @@ class RunOptions:
     recipe_path: Path | None = None  # an input too: an output folder may never hold it
     revision: str | None = None  # of a hub model
     data_config: str | None = None  # of a hub dataset
+    repair_encoding: bool = False  # or the recipe's data.repair_encoding
 
 
 def run_recipe(recipe: Recipe, options: RunOptions, log: Log = print) -> dict[str, Any]:
@@ -168,6 +172,7 @@ def _load_inputs(recipe: Recipe, options: RunOptions, model_ref: str, data_ref: 
         f"  train {len(data.train)}, selection {len(data.selection)} ({data.selection.name}), "
         f"evaluation {len(data.evaluation)} ({data.evaluation.name}), {len(data.label_map.names)} labels"
     )
+    data = checked_encoding(data, options.repair_encoding or recipe.data.repair_encoding, log)
     first_training = next((spec_for(p) for p in recipe.passes if spec_for(p).uses_head), None)
     trains_head = first_training is not None and first_training.trains_head
     torch.manual_seed(recipe.seed)
@@ -181,6 +186,22 @@ def _load_inputs(recipe: Recipe, options: RunOptions, model_ref: str, data_ref: 
     log(f"model: {model_ref} ({parameters:.1f} M parameters, {head} for {len(loaded.label_order)} labels)")
     _log_audit(loaded.tokenizer, data.train.texts, recipe.data.max_length, log)
     return source, loaded, data
+
+
+def checked_encoding(data: TaskData, repair: bool, log: Log) -> TaskData:
+    """Say how many training texts are mojibake (and under which label), loudly unless `repair`
+    is asked for; with it, every split repaired."""
+    from compress.text_encoding import audit_encoding
+
+    train = data.train
+    audit = audit_encoding(train.texts, [data.label_map.names[i] for i in train.labels])
+    if not repair:
+        for warning in audit.warnings():
+            log(f"WARNING: {warning}")
+        return data
+    data, repaired = data.with_repaired_encoding()
+    log("repaired mis-decoded texts: " + ", ".join(f"{name} {n}" for name, n in repaired.items()))
+    return data
 
 
 def _log_audit(tokenizer: Any, texts: Any, max_length: int, log: Log) -> None:
@@ -328,6 +349,7 @@ def bench_models(
     data = load_task_data(
         options.data, options.text_column or "text", options.label_column or "label", config=options.data_config
     )
+    data = checked_encoding(data, options.repair_encoding, log)
     loaded = load_model(
         baseline_ref, data.label_map.names, trust_remote_code=options.trust_remote_code, revision=options.revision
     )
