@@ -80,7 +80,7 @@ def _run_recipe(
 ) -> dict[str, Any]:
     from compress.training.loop import process_state
 
-    source, loaded, data = _load_inputs(recipe, options, model_ref, data_ref, log)
+    source, loaded, data, encoding = _load_inputs(recipe, options, model_ref, data_ref, log)
     state = process_state(training=False)
     checkpoints = out.parent / f".{out.name}.checkpoints"
 
@@ -132,7 +132,7 @@ def _run_recipe(
         report: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "recipe": recipe.to_data(),
-            "inputs": {"model": model_ref, "data": data_ref},
+            "inputs": {"model": model_ref, "data": data_ref, "encoding": encoding},
             "passes": [vars(r) for r in artifact.history],
             "outputs": {"model": "model", **{name: str(p.relative_to(workdir)) for name, p in artifact.onnx.items()}},
         }
@@ -172,7 +172,7 @@ def _load_inputs(recipe: Recipe, options: RunOptions, model_ref: str, data_ref: 
         f"  train {len(data.train)}, selection {len(data.selection)} ({data.selection.name}), "
         f"evaluation {len(data.evaluation)} ({data.evaluation.name}), {len(data.label_map.names)} labels"
     )
-    data = checked_encoding(data, options.repair_encoding or recipe.data.repair_encoding, log)
+    data, encoding = checked_encoding(data, options.repair_encoding or recipe.data.repair_encoding, log)
     first_training = next((spec_for(p) for p in recipe.passes if spec_for(p).uses_head), None)
     trains_head = first_training is not None and first_training.trains_head
     torch.manual_seed(recipe.seed)
@@ -185,23 +185,24 @@ def _load_inputs(recipe: Recipe, options: RunOptions, model_ref: str, data_ref: 
     head = "new classification head" if loaded.new_head else "its own classification head"
     log(f"model: {model_ref} ({parameters:.1f} M parameters, {head} for {len(loaded.label_order)} labels)")
     _log_audit(loaded.tokenizer, data.train.texts, recipe.data.max_length, log)
-    return source, loaded, data
+    return source, loaded, data, encoding
 
 
-def checked_encoding(data: TaskData, repair: bool, log: Log) -> TaskData:
+def checked_encoding(data: TaskData, repair: bool, log: Log) -> tuple[TaskData, dict[str, Any]]:
     """Say how many training texts are mojibake (and under which label), loudly unless `repair`
-    is asked for; with it, every split repaired."""
+    is asked for; with it, every split repaired. Also the record for the report."""
     from compress.text_encoding import audit_encoding
 
     train = data.train
     audit = audit_encoding(train.texts, [data.label_map.names[i] for i in train.labels])
+    record: dict[str, Any] = {"train": audit.to_dict(), "repaired": None}
     if not repair:
         for warning in audit.warnings():
             log(f"WARNING: {warning}")
-        return data
-    data, repaired = data.with_repaired_encoding()
-    log("repaired mis-decoded texts: " + ", ".join(f"{name} {n}" for name, n in repaired.items()))
-    return data
+        return data, record
+    data, record["repaired"] = data.with_repaired_encoding()
+    log("repaired mis-decoded texts: " + ", ".join(f"{name} {n}" for name, n in record["repaired"].items()))
+    return data, record
 
 
 def _log_audit(tokenizer: Any, texts: Any, max_length: int, log: Log) -> None:
@@ -349,7 +350,7 @@ def bench_models(
     data = load_task_data(
         options.data, options.text_column or "text", options.label_column or "label", config=options.data_config
     )
-    data = checked_encoding(data, options.repair_encoding, log)
+    data, encoding = checked_encoding(data, options.repair_encoding, log)
     loaded = load_model(
         baseline_ref, data.label_map.names, trust_remote_code=options.trust_remote_code, revision=options.revision
     )
@@ -376,7 +377,7 @@ def bench_models(
         report = {
             "schema_version": SCHEMA_VERSION,
             "recipe": {"name": "bench"},
-            "inputs": {"model": baseline_ref, "data": options.data},
+            "inputs": {"model": baseline_ref, "data": options.data, "encoding": encoding},
             "passes": [],
             "benchmark": result,
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),

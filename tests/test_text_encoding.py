@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import run_int8
 
 from compress.cli import main
 from compress.data import load_task_data
@@ -69,10 +70,12 @@ def garbled_data(tmp_path):
 def test_a_run_warns_about_mojibake_or_repairs_every_split(garbled_data):
     data = load_task_data(str(garbled_data))
     said: list[str] = []
-    assert checked_encoding(data, False, said.append) is data
+    same, record = checked_encoding(data, False, said.append)
+    assert same is data and record["train"]["mis_decoded"] == 6 and record["repaired"] is None
     assert len(said) == 1 and f"6 of {len(data.train)} texts" in said[0] and "labelled 'sport'" in said[0]
     said.clear()
-    fixed = checked_encoding(data, True, said.append)
+    fixed, record = checked_encoding(data, True, said.append)
+    assert record["repaired"] == {"train": 6, fixed.selection.name: 0, fixed.evaluation.name: 1}
     assert said == [f"repaired mis-decoded texts: train 6, {fixed.selection.name} 0, {fixed.evaluation.name} 1"]
     assert sum(MARATHI in text for text in fixed.train.texts) == 6 and MARATHI in fixed.evaluation.texts
     assert (fixed.train.labels == data.train.labels).all()
@@ -87,3 +90,20 @@ def test_the_audit_command_reports_mojibake(tiny_classifier_dir, garbled_data, t
     assert json.loads(report.read_text())["encoding"]["mis_decoded"] == 6
     assert main([*args, "--repair-encoding"]) == 0
     assert json.loads(report.read_text())["repaired_encoding"] is True
+
+
+def test_the_report_says_whether_the_mojibake_was_repaired():
+    from compress.report.markdown import _encoding
+
+    found = {"train": {"mis_decoded": 6}, "repaired": None}
+    assert "6 training texts are mojibake" in _encoding({"encoding": found})
+    assert _encoding({"encoding": found | {"repaired": {"train": 6, "dev": 1}}}).endswith("repaired: train 6, dev 1")
+    assert _encoding({"encoding": {"train": {"mis_decoded": 0}, "repaired": None}}) == _encoding({}) == ""
+
+
+def test_a_run_repairs_on_request_and_its_report_says_so(tiny_classifier_dir, garbled_data, tmp_path):
+    assert run_int8(tiny_classifier_dir, garbled_data, tmp_path / "out", "--repair-encoding") == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["inputs"]["encoding"]["train"]["mis_decoded"] == 6
+    assert report["inputs"]["encoding"]["repaired"]["train"] == 6
+    assert "mojibake) repaired: train 6" in (tmp_path / "out" / "report.md").read_text()

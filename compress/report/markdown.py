@@ -111,13 +111,26 @@ def tokenizer_table(bench: dict[str, Any]) -> str:
     return "\n".join(lines) if len(lines) > 2 else ""
 
 
+def _encoding(inputs: dict[str, Any]) -> str:
+    """A clause on the mojibake in the training split, where there was any (older reports have no record)."""
+    encoding = inputs.get("encoding") or {}
+    found = (encoding.get("train") or {}).get("mis_decoded", 0)
+    if not found:
+        return ""
+    if encoding.get("repaired"):
+        return "; mis-decoded texts (mojibake) repaired: " + ", ".join(
+            f"{name} {n}" for name, n in encoding["repaired"].items()
+        )
+    return f"; **{found} training texts are mojibake (UTF-8 mis-read as a legacy code page), not repaired**"
+
+
 def render(report: dict[str, Any]) -> str:
     bench, recipe, env = report["benchmark"], report["recipe"], report["benchmark"]["environment"]
     evaluation = bench["evaluation"]
     parts = [
         f"# compress report: {recipe['name']}",
         "",
-        f"- model: `{report['inputs']['model']}`; data: `{report['inputs']['data']}`",
+        f"- model: `{report['inputs']['model']}`; data: `{report['inputs']['data']}`{_encoding(report['inputs'])}",
         f"- accuracy measured on split `{evaluation['split']}` ({evaluation['examples']} examples, "
         f"{len(evaluation['labels'])} labels)",
         f"- baseline: the input model in PyTorch fp32, measured in this process on the same inputs and "
