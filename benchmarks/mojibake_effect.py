@@ -43,8 +43,10 @@ def main() -> None:
     garbled = np.array([repaired(t) is not None for t in test.texts])
     fashion = test.labels == names.index(args.label)
     print(f"mojibake repaired: {counts}; {audit.warnings()[0] if audit.warnings() else 'none in the test split'}")
-    print(f"\n| model | test text | accuracy % | clean rows ({(~garbled).sum()}) | garbled rows ({garbled.sum()}) "
-          f"| {args.label} ({fashion.sum()}) |\n|---|---|---|---|---|---|")
+    print(
+        f"\n| model | test text | accuracy % | clean rows ({(~garbled).sum()}) | garbled rows ({garbled.sum()}) "
+        f"| {args.label} ({fashion.sum()}) |\n|---|---|---|---|---|---|"
+    )
     for version, data in (("as stored", stored), ("repaired", fixed)):
         classical = fit_classical(data.train, args.seed)
         predicted = classical({"text": np.array(data.evaluation.texts, dtype=object)}).argmax(axis=1)
