@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from compress.artifact import Artifact, PassRecord
 from compress.cpus import torch_thread_cap, torch_threads
@@ -24,9 +24,7 @@ from compress.passes import Stage, spec_for
 from compress.pruning.standalone import add_standalone_loader
 from compress.recipe import Recipe, dump_recipe
 from compress.report.model_card import SCHEMA_VERSION, write_model_cards
-
-if TYPE_CHECKING:
-    from compress.data import TaskData
+from compress.text_encoding import checked_encoding
 
 Log = Callable[[str], None]
 
@@ -186,23 +184,6 @@ def _load_inputs(recipe: Recipe, options: RunOptions, model_ref: str, data_ref: 
     log(f"model: {model_ref} ({parameters:.1f} M parameters, {head} for {len(loaded.label_order)} labels)")
     _log_audit(loaded.tokenizer, data.train.texts, recipe.data.max_length, log)
     return source, loaded, data, encoding
-
-
-def checked_encoding(data: TaskData, repair: bool, log: Log) -> tuple[TaskData, dict[str, Any]]:
-    """Say how many training texts are mojibake (and under which label), loudly unless `repair`
-    is asked for; with it, every split repaired. Also the record for the report."""
-    from compress.text_encoding import audit_encoding
-
-    train = data.train
-    audit = audit_encoding(train.texts, [data.label_map.names[i] for i in train.labels])
-    record: dict[str, Any] = {"train": audit.to_dict(), "repaired": None}
-    if not repair:
-        for warning in audit.warnings():
-            log(f"WARNING: {warning}")
-        return data, record
-    data, record["repaired"] = data.with_repaired_encoding()
-    log("repaired mis-decoded texts: " + ", ".join(f"{name} {n}" for name, n in record["repaired"].items()))
-    return data, record
 
 
 def _log_audit(tokenizer: Any, texts: Any, max_length: int, log: Log) -> None:

@@ -13,9 +13,12 @@ one or the other), and the repair is that decoding.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from compress.data import TaskData
 
 # code pages UTF-8 text is most often mis-read with; the first that repairs a text wins
 LEGACY_CODECS = ("cp866", "cp1252", "latin-1", "cp1251", "cp437", "mac_roman")
@@ -107,3 +110,18 @@ def audit_encoding(texts: Sequence[str], labels: Sequence[str] | None = None) ->
         totals = Counter(labels)
         by_label = {label: (garbled[label], totals[label]) for label in sorted(garbled)}
     return EncodingAudit(len(texts), sum(codecs.values()), dict(codecs.most_common()), by_label)
+
+
+def checked_encoding(data: TaskData, repair: bool, log: Callable[[str], None]) -> tuple[TaskData, dict[str, Any]]:
+    """Say how many training texts are mojibake (and under which label), loudly unless `repair`
+    is asked for; with it, every split repaired. Also the record for the report."""
+    train = data.train
+    audit = audit_encoding(train.texts, [data.label_map.names[i] for i in train.labels])
+    record: dict[str, Any] = {"train": audit.to_dict(), "repaired": None}
+    if not repair:
+        for warning in audit.warnings():
+            log(f"WARNING: {warning}")
+        return data, record
+    data, record["repaired"] = data.with_repaired_encoding()
+    log("repaired mis-decoded texts: " + ", ".join(f"{name} {n}" for name, n in record["repaired"].items()))
+    return data, record

@@ -9,9 +9,8 @@ from conftest import run_int8
 
 from compress.cli import main
 from compress.data import load_task_data
-from compress.runner import checked_encoding
 from compress.testing import make_rows, write_csv
-from compress.text_encoding import audit_encoding, repair_texts, repaired
+from compress.text_encoding import audit_encoding, checked_encoding, repair_texts, repaired
 
 MARATHI = "लेखनासाठी सोडली नोकरीची संधी"
 
