@@ -69,7 +69,7 @@ def write_results(
     environment = bench["environment"]
     baseline_accuracy = 100 * base["quality"]["accuracy"]["value"]
     text = [
-        "# Reproduction v2: the MahaNews matrix around the Marathi teacher, on the test split",
+        "# Reproduction: the MahaNews matrix around the Marathi teacher, on the test split",
         "",
         "Command: `" + _command() + "`",
         "",

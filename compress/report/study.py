@@ -51,17 +51,19 @@ def training_cost(report: dict[str, Any]) -> tuple[float, float | None, str | No
 def study_plot(
     points: Sequence[tuple[str, float, float]], baseline_accuracy: float, path: Path, margin: float = 1.0
 ) -> None:
-    """Each row as (name, batch-1 speedup, accuracy %), against the baseline and its margin line."""
+    """Each row as (name, batch-1 speedup, accuracy %), against the baseline and its margin line.
+    Points carry numbers and a key beside the axes names them: with twenty rows, names written at
+    the points cover each other."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(8, 5))
+    figure, (axes, key) = plt.subplots(1, 2, figsize=(12, 5.5), gridspec_kw={"width_ratios": [3, 2]})
     axes.scatter([1.0], [baseline_accuracy], marker="*", s=160, color="black", label="baseline")
-    for name, speed, accuracy in points:
+    for number, (_, speed, accuracy) in enumerate(points, start=1):
         axes.scatter([speed], [accuracy], s=40)
-        axes.annotate(name, (speed, accuracy), fontsize=7, xytext=(4, 3), textcoords="offset points")
+        axes.annotate(str(number), (speed, accuracy), fontsize=7, xytext=(3, 3), textcoords="offset points")
     axes.axhline(
         baseline_accuracy - margin, color="grey", linestyle=":", linewidth=1, label=f"baseline - {margin:g} point"
     )
@@ -69,6 +71,9 @@ def study_plot(
     axes.set_xlabel("batch-1 speedup vs fp32 PyTorch (log scale)")
     axes.set_ylabel("accuracy % (mean over seeds)")
     axes.legend(loc="lower left", fontsize=8)
+    key.axis("off")
+    lines = [f"{number:>2}  {name[:80]}" for number, (name, _, _) in enumerate(points, start=1)]
+    key.text(0, 1, "\n".join(lines), va="top", ha="left", fontsize=7, family="monospace", transform=key.transAxes)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
