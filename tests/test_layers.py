@@ -37,6 +37,7 @@ LAYERS: list[tuple[str, ...]] = [
         "compress.batching",
         "compress.artifact",
         "compress.data",
+        "compress.text_encoding",
         "compress.models",
         "compress.architectures",
         "compress.cache",
