@@ -208,6 +208,7 @@ def _regress(args: argparse.Namespace) -> int:
         args.max_length,
         log=_log,
         trust_remote_code=args.trust_remote_code,
+        repair_encoding=args.repair_encoding,
     )
     print(table(verdict))
     if args.json:

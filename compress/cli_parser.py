@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     regress.add_argument("--eval-limit", type=int, help="evaluate on N held-out examples drawn at random (fixed seed)")
     regress.add_argument("--max-length", type=int, default=128)
+    regress.add_argument(
+        "--repair-encoding", action="store_true", help="repair mis-decoded texts (mojibake) before measuring"
+    )
     regress.add_argument("--json", type=Path, help="write github-action-benchmark customSmallerIsBetter JSON here")
     regress.add_argument(
         "--trust-remote-code", action="store_true", help="allow model code from the hub (off by default)"

@@ -266,6 +266,7 @@ def run_gate(
     log: Callable[[str], None] = print,
     wrap_candidate: Callable[[Any], Any] | None = None,
     trust_remote_code: bool = False,
+    repair_encoding: bool = False,
 ) -> Verdict:
     """Load both models (the one loader: safetensors only, ONNX graphs checked against the labels
     before any timing) and the held-out split, then `compare`. `wrap_candidate` is for tests
@@ -274,8 +275,9 @@ def run_gate(
     from compress.cpus import default_threads, torch_threads
     from compress.data import load_task_data
     from compress.loading import load_model
+    from compress.text_encoding import checked_encoding
 
-    data = load_task_data(data_ref)
+    data, _ = checked_encoding(load_task_data(data_ref), repair_encoding, log)
     baseline_model = load_model(
         baseline_ref, data.label_map.names, stored_dtype=True, trust_remote_code=trust_remote_code
     )

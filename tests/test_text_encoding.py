@@ -100,6 +100,23 @@ def test_the_report_says_whether_the_mojibake_was_repaired():
     assert _encoding({"encoding": {"train": {"mis_decoded": 0}, "repaired": None}}) == _encoding({}) == ""
 
 
+def test_the_regression_gate_warns_or_repairs_too(tiny_classifier_dir, garbled_data):
+    from compress.regress import GateSettings, Thresholds, run_gate
+
+    for repair, said in ((False, "WARNING: 6 of"), (True, "repaired mis-decoded texts: train 6")):
+        log: list[str] = []
+        run_gate(
+            str(tiny_classifier_dir),
+            str(tiny_classifier_dir),
+            str(garbled_data),
+            Thresholds(min_speedup=0.01),
+            GateSettings(rounds=3, min_seconds=0.1, min_iterations=3, warmup=1, threads=1, eval_limit=8),
+            log=log.append,
+            repair_encoding=repair,
+        )
+        assert any(line.startswith(said) for line in log), log
+
+
 def test_a_run_repairs_on_request_and_its_report_says_so(tiny_classifier_dir, garbled_data, tmp_path):
     assert run_int8(tiny_classifier_dir, garbled_data, tmp_path / "out", "--repair-encoding") == 0
     report = json.loads((tmp_path / "out" / "report.json").read_text())
