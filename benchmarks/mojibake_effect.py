@@ -22,8 +22,8 @@ from compress.measure.classical import fit_classical
 from compress.text_encoding import audit_encoding, repaired
 
 
-def scores(correct: np.ndarray, garbled: np.ndarray, fashion: np.ndarray) -> str:
-    cells = (correct, correct[~garbled], correct[garbled], correct[fashion])
+def scores(correct: np.ndarray, garbled: np.ndarray, labelled: np.ndarray) -> str:
+    cells = (correct, correct[~garbled], correct[garbled], correct[labelled])
     return " | ".join(f"{100 * c.mean():.1f}" for c in cells)
 
 
@@ -41,23 +41,23 @@ def main() -> None:
     names = stored.label_map.names
     audit = audit_encoding(test.texts, [names[i] for i in test.labels])
     garbled = np.array([repaired(t) is not None for t in test.texts])
-    fashion = test.labels == names.index(args.label)
+    labelled = test.labels == names.index(args.label)
     print(f"mojibake repaired: {counts}; {audit.warnings()[0] if audit.warnings() else 'none in the test split'}")
     print(
         f"\n| model | test text | accuracy % | clean rows ({(~garbled).sum()}) | garbled rows ({garbled.sum()}) "
-        f"| {args.label} ({fashion.sum()}) |\n|---|---|---|---|---|---|"
+        f"| {args.label} ({labelled.sum()}) |\n|---|---|---|---|---|---|"
     )
     for version, data in (("as stored", stored), ("repaired", fixed)):
         classical = fit_classical(data.train, args.seed)
         predicted = classical({"text": np.array(data.evaluation.texts, dtype=object)}).argmax(axis=1)
-        row = scores(predicted == data.evaluation.labels, garbled, fashion)
+        row = scores(predicted == data.evaluation.labels, garbled, labelled)
         print(f"| classical, fitted on train {version} | {version} | {row} |")
     for reference in args.model:
         model = compress.load(reference)
         for version, split in (("as stored", test), ("repaired", fixed.evaluation)):
             ids = {name: i for i, name in enumerate(names)}
             predicted = np.array([ids[label] for label in model.predict(list(split.texts))])
-            print(f"| {reference} | {version} | {scores(predicted == split.labels, garbled, fashion)} |")
+            print(f"| {reference} | {version} | {scores(predicted == split.labels, garbled, labelled)} |")
 
 
 if __name__ == "__main__":
