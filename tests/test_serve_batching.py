@@ -20,11 +20,20 @@ class FakeClock:
 
 
 def serve_window(chooser: BatchingChooser, clock: FakeClock, texts: int) -> bool:
-    """One window: the way it was served, after `texts` texts were served in it."""
+    """One window: the way it was served, after a call of `texts` texts that starts once the window
+    has settled and ends with it (so a measured rate is texts / (window_s - settle_s))."""
+    start = clock.now
     batching = chooser.batching()
+    clock.now = start + chooser.settle_s
+    chooser.batching()
+    clock.now = start + chooser.window_s
     chooser.served(texts)
-    clock.now += chooser.window_s
     return batching
+
+
+def measured(texts: float, chooser: BatchingChooser | None = None) -> float:
+    chooser = chooser or BatchingChooser()
+    return round(texts / (chooser.window_s - chooser.settle_s), 1)  # as `state()` shows it
 
 
 @pytest.mark.parametrize(
@@ -33,19 +42,19 @@ def serve_window(chooser: BatchingChooser, clock: FakeClock, texts: int) -> bool
 )
 def test_the_way_that_served_more_texts_is_kept_until_both_are_measured_again(batched_texts, single_texts, kept):
     clock = FakeClock()
-    chooser = BatchingChooser(exploit_windows=3, clock=clock)
+    chooser = BatchingChooser(exploit_windows=3, warmup_windows=0, clock=clock)
     assert serve_window(chooser, clock, batched_texts) is True  # measuring: batched first
     assert serve_window(chooser, clock, single_texts) is False  # then a request per call
     ways = [serve_window(chooser, clock, 500) for _ in range(3)]
     assert ways == [kept == BATCHED] * 3
     assert chooser.state()["kept"] == kept
-    assert chooser.state()["texts_per_s"] == {BATCHED: [batched_texts / 2], SINGLE: [single_texts / 2]}
+    assert chooser.state()["texts_per_s"] == {BATCHED: [measured(batched_texts)], SINGLE: [measured(single_texts)]}
     assert [serve_window(chooser, clock, 500) for _ in range(2)] == [True, False]  # the next cycle measures again
 
 
 def test_windows_of_an_idle_server_are_not_counted():
     clock = FakeClock()
-    chooser = BatchingChooser(exploit_windows=1, min_texts=64, clock=clock)
+    chooser = BatchingChooser(exploit_windows=1, warmup_windows=0, min_texts=64, clock=clock)
     for _ in range(2):  # two cycles: batching busy, one per call idle (10 texts in 2 s)
         serve_window(chooser, clock, 1000)
         serve_window(chooser, clock, 10)
@@ -55,22 +64,42 @@ def test_windows_of_an_idle_server_are_not_counted():
 
 def test_an_idle_spell_after_a_window_does_not_count_as_its_time():
     clock = FakeClock()
-    chooser = BatchingChooser(clock=clock)
+    chooser = BatchingChooser(warmup_windows=0, clock=clock)
     chooser.batching()
+    clock.now = 0.5
+    chooser.batching()
+    clock.now = 2.0
     chooser.served(1000)
     clock.now = 60.0  # nothing arrives for a minute, so the window closes at the next request
     chooser.batching()
-    assert chooser.state()["texts_per_s"][BATCHED] == [500.0]
+    assert chooser.state()["texts_per_s"][BATCHED] == [measured(1000)]
 
 
 def test_one_odd_window_does_not_overturn_the_median():
     clock = FakeClock()
-    chooser = BatchingChooser(exploit_windows=1, clock=clock)
+    chooser = BatchingChooser(exploit_windows=1, warmup_windows=0, clock=clock)
     for single in (800, 800, 1200):  # batched serves 1000 in every window; the last single window is a fluke
         serve_window(chooser, clock, 1000)
         serve_window(chooser, clock, single)
         serve_window(chooser, clock, 1000)
     assert chooser.choice == BATCHED
+
+
+def test_the_first_window_and_the_start_of_each_measured_window_are_not_counted():
+    clock = FakeClock()
+    chooser = BatchingChooser(exploit_windows=1, clock=clock)  # one warm-up window
+    assert serve_window(chooser, clock, 5000) is True  # the server's first window: batched, not measured
+    assert chooser.state()["texts_per_s"] == {BATCHED: [], SINGLE: []}
+    # a measured window: a call that starts while it settles is not counted; the time counts from
+    # the first call that starts after that
+    assert chooser.batching() is True
+    chooser.served(900)
+    clock.now += 1.0
+    chooser.batching()
+    chooser.served(300)
+    clock.now += 1.0
+    assert chooser.batching() is False  # the next window: a request per call
+    assert chooser.state()["texts_per_s"][BATCHED] == [300.0]
 
 
 class CallSizes:
@@ -94,7 +123,7 @@ def test_the_batcher_combines_queued_requests_only_while_the_chooser_says_so(ela
     async def scenario() -> list[int]:
         classifier, clock = CallSizes(), FakeClock()
         batcher = MicroBatcher(classifier, ServeLimits(max_batch_size=32))
-        batcher.chooser = BatchingChooser(clock=clock)
+        batcher.chooser = BatchingChooser(warmup_windows=0, clock=clock)
         clock.now = elapsed
         requests = [asyncio.ensure_future(batcher.submit([f"text {i}"])) for i in range(5)]
         await asyncio.sleep(0)  # every request queued
