@@ -183,13 +183,19 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=1, help="serve load runs per configuration, interleaved; medians")
     parser.add_argument("--out", type=Path, default=Path("runs/shipping"))
+    parser.add_argument(
+        "--batching-only",
+        action="store_true",
+        help="only the candidate served three ways (adaptive, always batched, batch 1), no predict: "
+        "rounds enough to tell micro-batching's effect from the machine's spread",
+    )
     args = parser.parse_args()
     from compress.measure.environment import environment
 
     args.out.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict[str, float]] = {}
     rates = {}
-    for name, reference in (("baseline", args.baseline), ("candidate", args.candidate)):
+    for name, reference in () if args.batching_only else (("baseline", args.baseline), ("candidate", args.candidate)):
         rates[name], labels = predict_rate(reference, args.data, args.out / f"predict-{name}.jsonl")
         results[f"predict {name}"] = {"rows_per_second": rates[name]}
         if name == "candidate":
@@ -207,6 +213,8 @@ def main() -> None:
         ("candidate, batch 1", args.candidate, 1, "always"),
         ("zero-cost model, micro-batched", ZERO_COST, 32, "always"),
     )
+    if args.batching_only:
+        configs = tuple(c for c in configs if c[0].startswith("candidate"))
     rounds: dict[str, list[dict]] = {name: [] for name, *_ in configs}
     for _ in range(args.rounds):  # interleaved, so a slow spell of the machine hits every configuration
         for name, reference, batch, batching in configs:
@@ -224,18 +232,22 @@ def main() -> None:
         micro, single = rounds[f"{model}, {how}"], rounds[f"{model}, batch 1"]
         return [m["requests_per_second"] / b["requests_per_second"] for m, b in zip(micro, single, strict=True)]
 
+    models = ("candidate",) if args.batching_only else ("baseline", "candidate")
     summary = {
         "command": " ".join(sys.argv),
         "cpu": env["cpu"],
         "int8": env["int8_instructions"],
         "results": results,
-        "predict_speedup": rates["candidate"] / rates["baseline"],
-        "serve_speedup": results["serve candidate, micro-batched"]["requests_per_second"]
-        / results["serve baseline, micro-batched"]["requests_per_second"],
-        "micro_batching_gain": {model: float(np.median(per_round(model))) for model in ("baseline", "candidate")},
-        "micro_batching_gain_rounds": {model: per_round(model) for model in ("baseline", "candidate")},
+        "micro_batching_gain": {model: float(np.median(per_round(model))) for model in models},
+        "micro_batching_gain_rounds": {model: per_round(model) for model in models},
         "always_batched_gain_rounds": {"candidate": per_round("candidate", "always batched")},
     }
+    if not args.batching_only:
+        summary["predict_speedup"] = rates["candidate"] / rates["baseline"]
+        summary["serve_speedup"] = (
+            results["serve candidate, micro-batched"]["requests_per_second"]
+            / results["serve baseline, micro-batched"]["requests_per_second"]
+        )
     (args.out / "shipping.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))
 
