@@ -357,3 +357,21 @@ def test_layer_drop_choices_are_checked():
         LayerDropConfig()
     with _pytest.raises(ValueError, match="either layers or keep"):
         LayerDropConfig(layers=(0,), keep=1)
+
+
+def test_auto_teaches_with_the_teacher_alone_where_the_classical_model_cannot_be_calibrated(artifact):
+    """A label with one training example leaves nothing to calibrate on: "auto" chooses 0 and says
+    why (so a recipe runs on any task), where an explicit weight stops with the reason."""
+    from compress.passes.teacher import with_classical
+
+    train = artifact.data.train
+    lonely = replace(train, labels=np.where(np.arange(len(train)) == 0, 2, np.minimum(train.labels, 1)))
+    task = replace(artifact, data=replace(artifact.data, train=lonely))
+    rng = np.random.default_rng(2)
+    logits = rng.normal(size=(len(train), 3)).astype(np.float32)
+    selection = rng.normal(size=(len(artifact.data.selection), 3)).astype(np.float32)
+    targets, details = with_classical(logits, "auto", task, selection_logits=selection)
+    assert details["classical_weight"] == 0.0 and "at least 2 examples" in details["classical_weight_note"]
+    assert np.allclose(np.exp(targets), torch.softmax(torch.from_numpy(logits), dim=-1).numpy(), atol=1e-6)
+    with pytest.raises(CompressError, match="at least 2 examples"):
+        with_classical(logits, 0.3, task)

@@ -93,8 +93,10 @@ def with_classical(
     log((1 - weight) * softmax(teacher) + weight * p_classical), row for row with `logits` (the
     training examples, then `extra`). With weight 0 these are the teacher's log-probabilities,
     which the temperature softens exactly as it softens the teacher's logits. `weight` "auto"
-    chooses it on the selection split, where `selection_logits` are the teacher's. Also returns
-    the weight used and the share of rows where the two teachers agree."""
+    chooses it on the selection split, where `selection_logits` are the teacher's, and chooses 0
+    where the classical model cannot be calibrated (a label with one training example), so a
+    recipe with "auto" runs on any task. Also returns the weight used and the share of rows where
+    the two teachers agree."""
     from compress.measure.classical import classical_probabilities
 
     texts = [*artifact.data.train.texts, *extra]
@@ -102,7 +104,13 @@ def with_classical(
     if weight == "auto" and selection_logits is None:
         raise CompressError("classical_weight auto: the teacher's logits on the selection split are needed")
     scored = [*texts, *selection.texts] if weight == "auto" else texts
-    classical = classical_probabilities(artifact.data.train, scored, logits.shape[1], artifact.seed)
+    try:
+        classical = classical_probabilities(artifact.data.train, scored, logits.shape[1], artifact.seed)
+    except CompressError as exc:
+        if weight != "auto":
+            raise
+        targets = np.log(np.maximum(_probabilities(logits), 1e-12)).astype(np.float32)
+        return targets, {"classical_weight": 0.0, "classical_weight_note": f"auto chose 0: {exc}"}
     details: dict[str, Any] = {}
     if weight == "auto" and selection_logits is not None:
         weight, accuracy = choose_classical_weight(
