@@ -375,3 +375,23 @@ def test_auto_teaches_with_the_teacher_alone_where_the_classical_model_cannot_be
     assert np.allclose(np.exp(targets), torch.softmax(torch.from_numpy(logits), dim=-1).numpy(), atol=1e-6)
     with pytest.raises(CompressError, match="at least 2 examples"):
         with_classical(logits, 0.3, task)
+
+
+def test_teacher_logits_are_computed_once_per_teacher_and_texts(artifact, monkeypatch):
+    """The second pass (or run) that asks for the same teacher's logits on the same texts reads them
+    from the cache, bit for bit; other texts, another length limit or other weights compute again."""
+    import compress.predictors as predictors
+    from compress.passes.teacher import teacher_logits
+
+    calls = []
+    real = predictors.predict_logits
+    monkeypatch.setattr(predictors, "predict_logits", lambda *a, **k: calls.append(1) or real(*a, **k))
+    teacher, texts = copy.deepcopy(artifact.model).eval(), list(artifact.data.train.texts)
+    first = teacher_logits(teacher, artifact.tokenizer, artifact, texts)
+    assert np.array_equal(teacher_logits(teacher, artifact.tokenizer, artifact, texts), first) and len(calls) == 1
+    teacher_logits(teacher, artifact.tokenizer, artifact, texts[:-1])
+    teacher_logits(teacher, artifact.tokenizer, replace(artifact, max_length=8), texts)
+    with torch.no_grad():
+        next(teacher.parameters()).add_(1.0)
+    assert not np.array_equal(teacher_logits(teacher, artifact.tokenizer, artifact, texts), first)
+    assert len(calls) == 4

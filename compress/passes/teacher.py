@@ -4,6 +4,7 @@ pass, so that no pass imports another."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -56,11 +57,35 @@ AUTO_CLASSICAL_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 
 def teacher_logits(teacher: Any, tokenizer: Any, artifact: Artifact, texts: Sequence[str]) -> np.ndarray:
     """The teacher's logits on `texts`, in order (exact: it is frozen, in eval mode). The teacher
-    reads its own token ids, so a student with another vocabulary can learn from it."""
+    reads its own token ids, so a student with another vocabulary can learn from it.
+
+    They are a function of the teacher's weights, its tokenizer, the texts and the length limit,
+    so they are kept in the content-addressed cache under that key: the passes and runs of a study
+    that distil from one teacher on the same texts compute them once (in the v3 matrix, 43 passes
+    spent 1,141 s computing them, most of it on the same texts)."""
+    from compress import cache
     from compress.batching import encode
     from compress.predictors import TorchPredictor, predict_logits
 
-    return predict_logits(TorchPredictor("teacher", teacher), encode(tokenizer, list(texts), artifact.max_length))
+    weights = teacher.state_dict()
+    key = cache.content_key(
+        "teacher_logits-1", *weights, *weights.values(), _tokenization(tokenizer), artifact.max_length, *texts
+    )
+    if (hit := cache.entry("teacher_logits", key)) is not None:
+        return np.load(hit / "logits.npy")
+    logits = predict_logits(TorchPredictor("teacher", teacher), encode(tokenizer, list(texts), artifact.max_length))
+    with cache.writing("teacher_logits", key) as folder:
+        np.save(folder / "logits.npy", logits)
+    return logits
+
+
+def _tokenization(tokenizer: Any) -> str:
+    """What decides a tokenizer's ids: its `tokenizers` definition without the truncation and
+    padding state that each call sets (a slow tokenizer: its vocabulary and class)."""
+    if not getattr(tokenizer, "is_fast", False):
+        return f"{type(tokenizer).__name__}{sorted(tokenizer.get_vocab().items())}"
+    definition = json.loads(tokenizer.backend_tokenizer.to_str())
+    return json.dumps({k: v for k, v in definition.items() if k not in ("truncation", "padding")}, sort_keys=True)
 
 
 def _probabilities(logits: np.ndarray) -> np.ndarray:
