@@ -10,6 +10,7 @@ reader sees a whole entry or none.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -41,6 +42,16 @@ def content_key(*parts: Any) -> str:
         else:
             digest.update(str(part).encode())
     return digest.hexdigest()
+
+
+def tokenizer_definition(tokenizer: Any) -> str:
+    """What decides a tokenizer's ids, for a key: its `tokenizers` definition without the truncation
+    and padding state that each call with those options leaves in it (a slow tokenizer: its class
+    and vocabulary), so the same tokenizer keys the same before and after it has been used."""
+    if not getattr(tokenizer, "is_fast", False):
+        return f"{type(tokenizer).__name__}{sorted(tokenizer.get_vocab().items())}"
+    definition = json.loads(tokenizer.backend_tokenizer.to_str())
+    return json.dumps({k: v for k, v in definition.items() if k not in ("truncation", "padding")}, sort_keys=True)
 
 
 def entry(kind: str, key: str) -> Path | None:

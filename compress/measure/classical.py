@@ -76,14 +76,20 @@ def fit_classical(train: Split, seed: int) -> ClassicalPredictor:
     return ClassicalPredictor(pipeline, int(train.labels.max()) + 1)
 
 
+def calibration_folds(train: Split) -> int:
+    """Cross-validation folds the calibration can use on `train`: 5, or fewer when a label has fewer
+    examples; under 2 (a label with one example, or one label) it cannot run."""
+    present, counts = np.unique(train.labels, return_counts=True)
+    return min(5, int(counts.min())) if len(present) >= 2 else 0
+
+
 def classical_probabilities(train: Split, texts: Sequence[str], labels: int, seed: int) -> np.ndarray:
     """The classical model's probability of each of `labels` label ids (columns) for every text, so
     that it can teach a student beside the transformer teacher. It is fitted on the training split;
     its scores are calibrated by 5-fold cross-validation there (fewer folds when a label has fewer
     examples), which also keeps its answers on the training texts from being near one-hot."""
-    present, counts = np.unique(train.labels, return_counts=True)
-    folds = min(5, int(counts.min())) if len(counts) else 0
-    if folds < 2 or len(present) < 2:
+    folds = calibration_folds(train)
+    if folds < 2:
         raise CompressError("classical_weight: every label of the training split needs at least 2 examples")
     pipeline = _pipeline(seed, folds).fit(list(train.texts), train.labels)
     probabilities = np.zeros((len(texts), labels))

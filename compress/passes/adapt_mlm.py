@@ -66,11 +66,11 @@ def _cache_key(config: AdaptMlmConfig, artifact: Artifact, train_texts: list[str
     encoder = getattr(artifact.model, artifact.model.base_model_prefix).state_dict()
     settings = config.model_dump(mode="json", exclude={"cache", "checkpoint_every", "track_energy", "corpus"})
     return cache.content_key(
-        "adapt_mlm-1",
+        "adapt_mlm-2",
         json.dumps(settings, sort_keys=True),
         max_length,
         artifact.model.config.to_json_string(use_diff=False),
-        artifact.tokenizer.backend_tokenizer.to_str(),
+        cache.tokenizer_definition(artifact.tokenizer),
         "\n".join(train_texts),
         *[part for name, tensor in encoder.items() for part in (name, tensor)],
     )

@@ -4,7 +4,6 @@ pass, so that no pass imports another."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -61,15 +60,20 @@ def teacher_logits(teacher: Any, tokenizer: Any, artifact: Artifact, texts: Sequ
 
     They are a function of the teacher's weights, its tokenizer, the texts and the length limit,
     so they are kept in the content-addressed cache under that key: the passes and runs of a study
-    that distil from one teacher on the same texts compute them once (in the v3 matrix, 43 passes
-    spent 1,141 s computing them, most of it on the same texts)."""
+    that distil from one teacher on the same texts compute them once (the v3 matrix computed them
+    in 43 passes, on three distinct sets of texts)."""
     from compress import cache
     from compress.batching import encode
     from compress.predictors import TorchPredictor, predict_logits
 
     weights = teacher.state_dict()
     key = cache.content_key(
-        "teacher_logits-1", *weights, *weights.values(), _tokenization(tokenizer), artifact.max_length, *texts
+        "teacher_logits-1",
+        *weights,
+        *weights.values(),
+        cache.tokenizer_definition(tokenizer),
+        artifact.max_length,
+        *texts,
     )
     if (hit := cache.entry("teacher_logits", key)) is not None:
         return np.load(hit / "logits.npy")
@@ -77,15 +81,6 @@ def teacher_logits(teacher: Any, tokenizer: Any, artifact: Artifact, texts: Sequ
     with cache.writing("teacher_logits", key) as folder:
         np.save(folder / "logits.npy", logits)
     return logits
-
-
-def _tokenization(tokenizer: Any) -> str:
-    """What decides a tokenizer's ids: its `tokenizers` definition without the truncation and
-    padding state that each call sets (a slow tokenizer: its vocabulary and class)."""
-    if not getattr(tokenizer, "is_fast", False):
-        return f"{type(tokenizer).__name__}{sorted(tokenizer.get_vocab().items())}"
-    definition = json.loads(tokenizer.backend_tokenizer.to_str())
-    return json.dumps({k: v for k, v in definition.items() if k not in ("truncation", "padding")}, sort_keys=True)
 
 
 def _probabilities(logits: np.ndarray) -> np.ndarray:
@@ -122,20 +117,18 @@ def with_classical(
     where the classical model cannot be calibrated (a label with one training example), so a
     recipe with "auto" runs on any task. Also returns the weight used and the share of rows where
     the two teachers agree."""
-    from compress.measure.classical import classical_probabilities
+    from compress.measure.classical import calibration_folds, classical_probabilities
 
     texts = [*artifact.data.train.texts, *extra]
     selection = artifact.data.selection
     if weight == "auto" and selection_logits is None:
         raise CompressError("classical_weight auto: the teacher's logits on the selection split are needed")
-    scored = [*texts, *selection.texts] if weight == "auto" else texts
-    try:
-        classical = classical_probabilities(artifact.data.train, scored, logits.shape[1], artifact.seed)
-    except CompressError as exc:
-        if weight != "auto":
-            raise
+    if weight == "auto" and calibration_folds(artifact.data.train) < 2:
         targets = np.log(np.maximum(_probabilities(logits), 1e-12)).astype(np.float32)
-        return targets, {"classical_weight": 0.0, "classical_weight_note": f"auto chose 0: {exc}"}
+        note = "auto chose 0: the classical model cannot be calibrated (a label with one training example)"
+        return targets, {"classical_weight": 0.0, "classical_weight_note": note}
+    scored = [*texts, *selection.texts] if weight == "auto" else texts
+    classical = classical_probabilities(artifact.data.train, scored, logits.shape[1], artifact.seed)
     details: dict[str, Any] = {}
     if weight == "auto" and selection_logits is not None:
         weight, accuracy = choose_classical_weight(

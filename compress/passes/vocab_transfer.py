@@ -68,7 +68,7 @@ def _cached_or_trained(config: VocabTransferConfig, artifact: Artifact) -> Any:
     texts = training_texts(config, artifact)
     settings = config.model_dump(mode="json", include={"vocab_size", "algorithm", "lowercase", "min_frequency"})
     key = cache.content_key(
-        "vocab_transfer-2", settings, artifact.tokenizer.backend_tokenizer.to_str(), "\n".join(texts)
+        "vocab_transfer-3", settings, cache.tokenizer_definition(artifact.tokenizer), "\n".join(texts)
     )
     if config.cache and (hit := cache.entry("tokenizers", key)) is not None:
         return AutoTokenizer.from_pretrained(hit)
