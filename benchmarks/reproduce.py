@@ -81,11 +81,13 @@ PRUNE_LEVELS = (25, 50, 75)
 def matrix(
     quick: bool, bf16: bool, prune_levels: tuple[int, ...] = PRUNE_LEVELS, corpus: Path | None = None
 ) -> list[Config]:
-    def epochs(pass_index: int, name: str, full: int) -> str:
-        return f"passes.{pass_index}.{name}.epochs={1 if quick else full}"
+    def epochs(pass_index: int, name: str, full: int) -> tuple[str, ...]:
+        """The pass's epochs; a quick run trains one, whatever `min_steps` its recipe asks."""
+        chosen = f"passes.{pass_index}.{name}.epochs={1 if quick else full}"
+        return (chosen, f"passes.{pass_index}.{name}.min_steps=null") if quick else (chosen,)
 
     with_int8 = (("", "model"), (" + int8", INT8))
-    kd = (epochs(0, "distill", 8),)
+    kd = epochs(0, "distill", 8)
     rows = [
         Config("int8 (dynamic)", "int8-dynamic.yaml", outputs=(("", INT8),), trained=False),
         Config("KD, 3-layer student", "marathi-fast.yaml", kd, seeds=KEY_SEEDS, outputs=with_int8, bf16_copy=bf16),
@@ -101,11 +103,11 @@ def matrix(
     if bf16:
         rows.insert(1, Config("bf16 weights", BF16_RECIPE, trained=False))
     if not quick:
-        narrow = (epochs(0, "distill", 8), epochs(2, "distill", 6))
+        narrow = (*epochs(0, "distill", 8), *epochs(2, "distill", 6))
         name = "narrow chain: 2 layers, 1/3 of heads and 1/2 of FFN removed"
         rows.append(Config(name, "marathi-fastest-narrow.yaml", narrow, seeds=KEY_SEEDS, outputs=with_int8))
     if corpus is not None and not quick:
-        transfer = (epochs(0, "distill", 3), f"passes.0.distill.transfer_corpus={corpus.resolve()}")
+        transfer = (*epochs(0, "distill", 3), f"passes.0.distill.transfer_corpus={corpus.resolve()}")
         name = "fastest chain + transfer set: 10,000 unlabelled lines"
         rows.append(Config(name, "marathi-fastest-transfer.yaml", transfer, seeds=KEY_SEEDS, outputs=with_int8))
     if bf16 and not quick:
@@ -115,8 +117,8 @@ def matrix(
         # the recipes train 10+6 epochs; 6+3 at 25% (the published configuration) and 4+2 at 50/75%
         # keep the matrix near 2 hours on the slowest 2-core machine seen
         prune = (
-            epochs(0, "block_movement", 6 if level == 25 else 4),
-            epochs(2, "distill", 3 if level == 25 else 2),
+            *epochs(0, "block_movement", 6 if level == 25 else 4),
+            *epochs(2, "distill", 3 if level == 25 else 2),
         )
         no_teacher = ("alpha=0", "classical_weight=0")  # neither the transformer nor the classical teacher
         no_kd = (

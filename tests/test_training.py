@@ -56,6 +56,21 @@ def test_early_stopping_stops_when_selection_accuracy_stalls(toy_data, tmp_path)
     assert len(result.epochs) == 3 and result.best_epoch == 1
 
 
+@pytest.mark.parametrize(
+    ("epochs", "min_steps_in_epochs", "expected_epochs"),
+    [(1, 2.5, 3), (1, 2, 2), (3, 1, 3), (2, None, 2)],
+)
+def test_min_steps_adds_whole_epochs_on_a_small_split(toy_data, tmp_path, epochs, min_steps_in_epochs, expected_epochs):
+    """A small training split gets at least `min_steps` updates, in whole epochs; a large one
+    keeps its `epochs`."""
+    model, (train_split, selection) = setup_problem(toy_data, tmp_path / "v")
+    per_epoch = int(np.ceil(len(train_split[0]) / 16))
+    min_steps = None if min_steps_in_epochs is None else int(min_steps_in_epochs * per_epoch)
+    options = TrainingOptions(epochs=epochs, min_steps=min_steps, batch_size=16, track_energy=False)
+    result = train(model, train_split, selection, options, QUIET)
+    assert len(result.epochs) == expected_epochs and result.steps == expected_epochs * per_epoch
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CPU behaviour; test_cuda.py covers the GPU")
 def test_bf16_trains_on_cpu_and_fp16_falls_back_to_fp32(toy_data, tmp_path):
     model, (train_split, selection) = setup_problem(toy_data, tmp_path / "v")

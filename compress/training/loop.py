@@ -168,7 +168,9 @@ def _train(
     rank, world, device = state.process_index, state.num_processes, state.device
     encoded, labels = train_data
     batches_per_epoch = math.ceil(len(encoded) / options.batch_size)
-    total_steps = math.ceil(batches_per_epoch / options.gradient_accumulation) * options.epochs
+    steps_per_epoch = math.ceil(batches_per_epoch / options.gradient_accumulation)
+    epochs = planned_epochs(options, steps_per_epoch)
+    total_steps = steps_per_epoch * epochs
     optimizer = torch.optim.AdamW(_param_groups(model, options, hooks), lr=options.learning_rate)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_then_linear(total_steps, options.warmup_ratio))
     runner, optimizer, schedule = accelerator.prepare(model, optimizer, schedule)  # DDP-wrapped when launched so
@@ -205,15 +207,13 @@ def _train(
             checkpoints.save(model, optimizer, schedule, scaler, position, progress, best_state)
         state.wait_for_everyone()
 
-    for epoch in range(
-        position.epoch, position.epoch if position.finished else options.epochs
-    ):  # none left if finished
+    for epoch in range(position.epoch, position.epoch if position.finished else epochs):  # none left if finished
         model.train()
         order = np.random.default_rng(context.seed + epoch).permutation(len(encoded))
         bar = tqdm(
             total=len(encoded),
             initial=min(len(encoded), position.batches_done * options.batch_size),
-            desc=f"epoch {epoch + 1}/{options.epochs}",
+            desc=f"epoch {epoch + 1}/{epochs}",
             unit="ex",
             disable=not (context.progress and state.is_main_process),
             mininterval=0.5 if sys.stderr.isatty() else 15.0,
@@ -274,7 +274,7 @@ def _train(
             stale += 1
         position.epoch, position.batches_done = epoch + 1, 0
         stop = options.early_stopping_patience is not None and stale >= options.early_stopping_patience
-        if stop or epoch + 1 == options.epochs:
+        if stop or epoch + 1 == epochs:
             save(finished=True)
             break
         save()
@@ -286,6 +286,13 @@ def _train(
         for hook in hooks:
             hook.after_restore()
     return result
+
+
+def planned_epochs(options: TrainingOptions, steps_per_epoch: int) -> int:
+    """`epochs`, or more where `min_steps` asks for more optimizer steps than they give."""
+    if options.min_steps is None:
+        return options.epochs
+    return max(options.epochs, math.ceil(options.min_steps / steps_per_epoch))
 
 
 def evaluate_accuracy(

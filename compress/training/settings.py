@@ -16,6 +16,12 @@ class TrainingOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     epochs: int = Field(5, ge=1)
+    min_steps: int | None = Field(
+        None,
+        ge=1,
+        description="train at least this many optimizer steps, adding epochs on a small training split: "
+        "a recipe's epochs, tuned on a few thousand examples, give a few hundred too few updates",
+    )
     batch_size: int = Field(32, ge=1, description="global batch; split across processes when data-parallel")
     learning_rate: float = Field(5e-5, gt=0)
     weight_decay: float = Field(0.01, ge=0)
