@@ -1,7 +1,7 @@
 """The tables of benchmarks/GENERALIZATION.md from the runs of benchmarks/generalization.sh.
 
 Accuracy and the paired intervals come from each run's test predictions (every report keeps
-them); a configuration run with several seeds shows the seeds' mean and range, and its change is
+them); a configuration run with several seeds shows the seeds' mean ± spread, and its change is
 averaged over the seeds with one paired interval. No speed column: the study's runs shared the two
 cores, so their timings are not clean; tokens per example (what the vocabulary changes) are
 counted, not timed.
@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from compress.measure.metrics import non_inferior, paired_change
+from compress.report.study import mean_spread
 
 ROWS = (
     ("minilm", "MiniLM fine-tuned, its own vocabulary (`finetune.yaml`)"),
@@ -60,7 +61,7 @@ def task_table(task: Path, margin: float) -> list[str]:
     lines = [
         f"### {task.name} (test: {len(labels)} examples)",
         "",
-        "| model | seeds | test accuracy % (range) | macro-F1 % | against the classical model [paired 95% CI] "
+        "| model | seeds | test accuracy % (mean ± sd) | macro-F1 % | against the classical model [paired 95% CI] "
         "| against the teacher [paired 95% CI] | tokens/ex (truncated) |",
         "|---|---|---|---|---|---|---|",
         f"| classical: char n-gram TF-IDF + linear SVM | - | {100 * base_acc['value']:.1f} "
@@ -74,7 +75,6 @@ def task_table(task: Path, margin: float) -> list[str]:
         preds = [np.array(m["predictions"]) for m in measured]
         accuracy = [100 * m["quality"]["accuracy"]["value"] for m in measured]
         f1 = np.mean([100 * m["quality"]["macro_f1"]["value"] for m in measured])
-        spread = f" ({min(accuracy):.1f}-{max(accuracy):.1f})" if len(accuracy) > 1 else ""
         against_teacher = "-"
         if teacher_pred is not None and name != "teacher":
             change = paired_change(labels, teacher_pred, preds)
@@ -82,7 +82,7 @@ def task_table(task: Path, margin: float) -> list[str]:
             against_teacher = f"{interval(change)}, {verdict} at {margin:g}"
         audit = measured[0]["tokenizer"]
         lines.append(
-            f"| {title} | {len(preds)} | {np.mean(accuracy):.1f}{spread} | {f1:.1f} "
+            f"| {title} | {len(preds)} | {mean_spread(accuracy)} | {f1:.1f} "
             f"| {interval(paired_change(labels, base_pred, preds))} | {against_teacher} "
             f"| {audit['tokens_per_example_mean']:.0f} ({100 * audit['truncated_share']:.0f}%) |"
         )

@@ -124,9 +124,8 @@ def with_classical(
     if weight == "auto" and selection_logits is None:
         raise CompressError("classical_weight auto: the teacher's logits on the selection split are needed")
     if weight == "auto" and calibration_folds(artifact.data.train) < 2:
-        targets = np.log(np.maximum(_probabilities(logits), 1e-12)).astype(np.float32)
         note = "auto chose 0: the classical model cannot be calibrated (a label with one training example)"
-        return targets, {"classical_weight": 0.0, "classical_weight_note": note}
+        return _log_targets(_probabilities(logits)), {"classical_weight": 0.0, "classical_weight_note": note}
     scored = [*texts, *selection.texts] if weight == "auto" else texts
     classical = classical_probabilities(artifact.data.train, scored, logits.shape[1], artifact.seed)
     details: dict[str, Any] = {}
@@ -143,7 +142,12 @@ def with_classical(
     mixed = (1 - float(weight)) * teacher + float(weight) * classical
     agreement = float((teacher.argmax(axis=1) == classical.argmax(axis=1)).mean())
     details |= {"classical_weight": weight, "classical_agrees_with_teacher": round(agreement, 4)}
-    return np.log(np.maximum(mixed, 1e-12)).astype(np.float32), details
+    return _log_targets(mixed), details
+
+
+def _log_targets(probabilities: np.ndarray) -> np.ndarray:
+    """Distillation targets as log-probabilities (floored, so a zero stays finite)."""
+    return np.log(np.maximum(probabilities, 1e-12)).astype(np.float32)
 
 
 def distillation_hook(
