@@ -31,11 +31,14 @@ def read(path: Path) -> list[tuple[str, str]]:
 
 
 def write(path: Path, rows: list[tuple[str, str]]) -> None:
+    """Whole or not at all: a study reading the folder never meets half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as handle:
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["text", "label"])
         writer.writerows(rows)
+    partial.replace(path)
 
 
 def paragraphs(rows: list[tuple[str, str]], size: int, seed: int) -> list[tuple[str, str]]:
