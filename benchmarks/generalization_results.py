@@ -2,9 +2,10 @@
 
 Accuracy and the paired intervals come from each run's test predictions (every report keeps
 them); a configuration run with several seeds shows the seeds' mean ± spread, and its change is
-averaged over the seeds with one paired interval. No speed column: the study's runs shared the two
-cores, so their timings are not clean; tokens per example (what the vocabulary changes) are
-counted, not timed.
+averaged over the seeds with one paired interval, each student paired with the teacher it was
+distilled from (and the MiniLM fine-tuning with the teacher of its seed). No speed column: the
+study's runs shared the two cores, so their timings are not clean; tokens per example (what the
+vocabulary changes) are counted, not timed.
 
     python benchmarks/generalization_results.py --runs runs/generalization
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +40,18 @@ def classical(bench: dict[str, Any]) -> dict[str, Any]:
     return next(c for c in bench["candidates"] if c.get("kind") == "classical")
 
 
-def seeds_of(task: Path, name: str) -> list[dict[str, Any]]:
-    """The benchmarks of every finished seed of one configuration, in seed order."""
-    runs = sorted(task.glob(f"{name}-s*/report.json"), key=lambda p: int(p.parent.name.rsplit("-s", 1)[1]))
-    return [json.loads(p.read_text(encoding="utf-8"))["benchmark"] for p in runs]
+def finished_runs(task: Path, name: str) -> list[tuple[int, dict[str, Any]]]:
+    """(teacher seed, benchmark) of every finished run of one configuration, in directory order:
+    `NAME-sT` for the teacher and the MiniLM fine-tuning (seed T), `NAME-tT-sS` for a student of
+    teacher T trained with seed S."""
+    pattern = re.compile(rf"{re.escape(name)}-(?:t(\d+)-)?s(\d+)")
+    runs = []
+    for report in sorted(task.glob("*/report.json")):
+        match = pattern.fullmatch(report.parent.name)
+        if match:
+            teacher_seed = int(match.group(1) or match.group(2))
+            runs.append((teacher_seed, json.loads(report.read_text(encoding="utf-8"))["benchmark"]))
+    return runs
 
 
 def interval(change: dict[str, float]) -> str:
@@ -49,20 +59,20 @@ def interval(change: dict[str, float]) -> str:
 
 
 def task_table(task: Path, margin: float) -> list[str]:
-    runs = {name: seeds_of(task, name) for name, _ in ROWS}
-    first = next((benches[0] for benches in runs.values() if benches), None)
+    runs = {name: finished_runs(task, name) for name, _ in ROWS}
+    first = next((benches[0][1] for benches in runs.values() if benches), None)
     if first is None:
         return [f"### {task.name}: no finished run yet", ""]
     labels = np.array(first["evaluation"]["targets"])
     base = classical(first)
     base_pred = np.array(base["predictions"])
-    teacher_pred = np.array(shipped(runs["teacher"][0])["predictions"]) if runs["teacher"] else None
+    teachers = {seed: np.array(shipped(bench)["predictions"]) for seed, bench in runs["teacher"]}
     base_acc = base["quality"]["accuracy"]
     lines = [
         f"### {task.name} (test: {len(labels)} examples)",
         "",
-        "| model | seeds | test accuracy % (mean ± sd) | macro-F1 % | against the classical model [paired 95% CI] "
-        "| against the teacher [paired 95% CI] | tokens/ex (truncated) |",
+        "| model | runs (teacher seeds) | test accuracy % (mean ± sd) | macro-F1 % | against the classical model "
+        "[paired 95% CI] | against its teacher [paired 95% CI] | tokens/ex (truncated) |",
         "|---|---|---|---|---|---|---|",
         f"| classical: char n-gram TF-IDF + linear SVM | - | {100 * base_acc['value']:.1f} "
         f"| {100 * base['quality']['macro_f1']['value']:.1f} | - | - | - |",
@@ -71,19 +81,20 @@ def task_table(task: Path, margin: float) -> list[str]:
         if not runs[name]:
             lines.append(f"| {title} | (not run) | | | | | |")
             continue
-        measured = [shipped(bench) for bench in runs[name]]
+        seeds = [seed for seed, _ in runs[name]]
+        measured = [shipped(bench) for _, bench in runs[name]]
         preds = [np.array(m["predictions"]) for m in measured]
         accuracy = [100 * m["quality"]["accuracy"]["value"] for m in measured]
         f1 = np.mean([100 * m["quality"]["macro_f1"]["value"] for m in measured])
         against_teacher = "-"
-        if teacher_pred is not None and name != "teacher":
-            change = paired_change(labels, teacher_pred, preds)
+        if name != "teacher" and all(seed in teachers for seed in seeds):
+            change = paired_change(labels, np.stack([teachers[seed] for seed in seeds]), preds)
             verdict = "non-inferior" if non_inferior(change, margin) else "not non-inferior"
             against_teacher = f"{interval(change)}, {verdict} at {margin:g}"
         audit = measured[0]["tokenizer"]
         lines.append(
-            f"| {title} | {len(preds)} | {mean_spread(accuracy)} | {f1:.1f} "
-            f"| {interval(paired_change(labels, base_pred, preds))} | {against_teacher} "
+            f"| {title} | {len(preds)} ({', '.join(str(s) for s in dict.fromkeys(seeds))}) | {mean_spread(accuracy)} "
+            f"| {f1:.1f} | {interval(paired_change(labels, base_pred, preds))} | {against_teacher} "
             f"| {audit['tokens_per_example_mean']:.0f} ({100 * audit['truncated_share']:.0f}%) |"
         )
     return [*lines, ""]

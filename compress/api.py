@@ -135,8 +135,9 @@ def bench(
     **settings: Any,
 ) -> dict[str, Any]:
     """Measure candidates against a baseline classifier in one process (see `compress bench`)."""
+    from compress.bench import bench_models
     from compress.measure.settings import BenchmarkConfig
-    from compress.runner import RunOptions, bench_models
+    from compress.runner import RunOptions
 
     options = RunOptions(None, str(data), Path(out), overwrite)
     return bench_models(

@@ -23,6 +23,7 @@ from compress.outputs import atomic_folder, check_destination, write_json
 from compress.passes import Stage, spec_for
 from compress.pruning.standalone import add_standalone_loader
 from compress.recipe import Recipe, dump_recipe
+from compress.report.files import write_report
 from compress.report.model_card import SCHEMA_VERSION, write_model_cards
 from compress.text_encoding import checked_encoding
 
@@ -295,76 +296,3 @@ def _benchmark(
     if loaded.new_head:
         result["baseline"]["note"] = "the input model had no classifier for these labels: its head is untrained"
     return result
-
-
-def write_report(folder: Path, report: dict[str, Any]) -> None:
-    from compress.report.markdown import render
-    from compress.report.plot import pareto_plot
-    from compress.report.structure import pruning_record, structure_plot
-
-    write_json(folder / "report.json", report)
-    pareto_plot(report, folder / "pareto.png")
-    pruning = pruning_record(report.get("passes", []))
-    if pruning:
-        structure_plot(pruning, folder / "structure.png")
-    (folder / "report.md").write_text(render(report), encoding="utf-8")
-
-
-def bench_models(
-    baseline_ref: str,
-    candidate_refs: list[str],
-    options: RunOptions,
-    settings: Any,
-    max_length: int = 128,
-    log: Log = print,
-) -> dict[str, Any]:
-    """`compress bench`: measure existing models against a baseline classifier, no passes."""
-    from compress.data import load_task_data
-    from compress.loading import load_model
-    from compress.measure.benchmark import Candidate, run_benchmark
-
-    started = time.perf_counter()
-    if not options.data:
-        raise CompressError("no data: pass --data")
-    inputs = (options.data, baseline_ref, *candidate_refs)
-    out = check_destination(options.out, options.overwrite, inputs)
-    data = load_task_data(
-        options.data, options.text_column or "text", options.label_column or "label", config=options.data_config
-    )
-    data, encoding = checked_encoding(data, options.repair_encoding, log)
-    loaded = load_model(
-        baseline_ref, data.label_map.names, trust_remote_code=options.trust_remote_code, revision=options.revision
-    )
-    data = data.with_label_order(loaded.label_order)
-    candidates = []
-    for ref in candidate_refs:
-        other = load_model(ref, data.label_map.names, stored_dtype=True, trust_remote_code=options.trust_remote_code)
-        if other.label_order != loaded.label_order:
-            raise CompressError(f"{ref}: label order {list(other.label_order)} differs from the baseline's")
-        candidates.append(Candidate(other.name, other.kind, other.location, other.model, other.tokenizer))
-    baseline = Candidate(f"baseline: {baseline_ref}", "torch", loaded.location, loaded.model, loaded.tokenizer)
-    with atomic_folder(out, options.overwrite, inputs) as output:
-        result = run_benchmark(
-            baseline,
-            candidates,
-            loaded.tokenizer,
-            data.evaluation,
-            loaded.label_order,
-            max_length,
-            settings,
-            log,
-            train=data.train,
-        )
-        report = {
-            "schema_version": SCHEMA_VERSION,
-            "recipe": {"name": "bench"},
-            "inputs": {"model": baseline_ref, "data": options.data, "encoding": encoding},
-            "passes": [],
-            "benchmark": result,
-            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-            "seconds": time.perf_counter() - started,
-        }
-        write_report(output.path, report)
-        output.manifest.update({"recipe": "bench", "outputs": {}})
-    log(f"report: {options.out / 'report.md'}")
-    return report

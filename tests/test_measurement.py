@@ -51,6 +51,22 @@ def test_paired_change_is_exact_where_models_agree_and_narrower_than_separate_in
         paired_change(labels, baseline, [])
 
 
+def test_paired_change_pairs_each_candidate_with_its_own_baseline():
+    labels = np.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 0])
+    teacher_a = labels.copy()
+    teacher_b = labels.copy()
+    teacher_b[:2] = (labels[:2] + 1) % 3  # a weaker teacher: 80%
+    student_a = teacher_a.copy()
+    student_a[0] = (labels[0] + 1) % 3  # its teacher -10 points
+    student_b = teacher_b.copy()  # its teacher +0
+    paired = paired_change(labels, np.stack([teacher_a, teacher_b]), [student_a, student_b], resamples=0)
+    assert paired == {"value": pytest.approx(-5.0)}
+    # against teacher a alone, student b would count teacher b's two mistakes as its own
+    assert paired_change(labels, teacher_a, [student_a, student_b], resamples=0) == {"value": pytest.approx(-15.0)}
+    with pytest.raises(ValueError, match="2 baselines for 3 candidates"):
+        paired_change(labels, np.stack([teacher_a, teacher_b]), [student_a, student_b, student_a])
+
+
 class Sleeper:
     def __init__(self, name, seconds):
         self.name, self.seconds, self.calls = name, seconds, []

@@ -63,11 +63,19 @@ def paired_change(
     """Accuracy change in points against `baseline`, averaged over `candidates` (one model, or
     the seeds of one configuration), with a paired percentile-bootstrap 95% interval: every
     resample draws the examples once and scores all models on them. The interval covers the
-    choice of examples, not the choice of seeds."""
+    choice of examples, not the choice of seeds. `baseline` is one model's predictions, or one
+    row per candidate (each student against the teacher it was distilled from)."""
     if not candidates:
         raise ValueError("no candidate predictions")
-    base_correct = (labels == baseline).astype(float)
-    per_example = np.mean([(labels == c).astype(float) - base_correct for c in candidates], axis=0)
+    baselines = np.asarray(baseline)
+    if baselines.ndim == 1:
+        baselines = np.broadcast_to(baselines, (len(candidates), len(baselines)))
+    elif len(baselines) != len(candidates):
+        raise ValueError(f"{len(baselines)} baselines for {len(candidates)} candidates: give one, or one per candidate")
+    per_example = np.mean(
+        [(labels == c).astype(float) - (labels == b).astype(float) for c, b in zip(candidates, baselines, strict=True)],
+        axis=0,
+    )
     result = {"value": float(100 * per_example.mean())}
     if resamples:
         rows = np.random.default_rng(seed).integers(0, len(labels), size=(resamples, len(labels)))
