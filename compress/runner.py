@@ -77,7 +77,7 @@ def _run_recipe(
     started: float,
     log: Log,
 ) -> dict[str, Any]:
-    from compress.training.loop import process_state
+    from compress.training.accelerated import process_state
 
     source, loaded, data, encoding = _load_inputs(recipe, options, model_ref, data_ref, log)
     state = process_state(training=False)

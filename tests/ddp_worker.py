@@ -11,7 +11,8 @@ from pathlib import Path
 import torch
 
 from compress.testing import logits, setup_problem
-from compress.training.loop import process_state, train
+from compress.training.accelerated import process_state
+from compress.training.loop import train
 from compress.training.settings import RunContext, TrainingOptions
 
 

@@ -19,7 +19,7 @@ from compress.passes.export_onnx import ONNX_NAME, ExportOnnxConfig, export_onnx
 from compress.passes.finetune import FinetuneConfig, finetune
 from compress.passes.quantize import QuantizeConfig, quantize
 from compress.predictors import OnnxPredictor, TorchPredictor, predict_logits
-from compress.training.loop import evaluate_accuracy
+from compress.training.evaluation import evaluate_accuracy
 
 ARCHITECTURES = ["bert", "roberta", "distilbert"]
 

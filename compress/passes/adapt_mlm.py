@@ -85,7 +85,7 @@ def _cache_key(config: AdaptMlmConfig, artifact: Artifact, train_texts: list[str
 )
 def adapt_mlm(config: AdaptMlmConfig, artifact: Artifact) -> tuple[Artifact, dict[str, Any]]:
     from compress import cache
-    from compress.training.loop import process_state
+    from compress.training.accelerated import process_state
 
     if getattr(artifact.tokenizer, "mask_token_id", None) is None:
         raise CompressError("adapt_mlm: the model's tokenizer has no mask token")

@@ -39,7 +39,7 @@ def _trained_once(config: VocabTransferConfig, artifact: Artifact) -> Any:
     first one trained, so the model's embeddings always meet the vocabulary they were built for."""
     from transformers import AutoTokenizer
 
-    from compress.training.loop import process_state
+    from compress.training.accelerated import process_state
 
     saved = artifact.checkpoint_dir / "tokenizer" if artifact.checkpoint_dir else None
     if saved is not None and artifact.resume and (saved / "tokenizer.json").is_file():

@@ -1,4 +1,5 @@
-"""The `accelerate.Accelerator` one `train` call runs under, and the end of it.
+"""The `accelerate.Accelerator` one `train` call runs under, and the end of it; and accelerate's
+view of this process (rank, world size) for passes that must know it without training.
 
 The loop lets the Accelerator wrap the model for data parallelism (DDP over the launcher's process
 group), run the forward pass under mixed precision with fp16 loss scaling, and do backward and
@@ -22,6 +23,30 @@ from compress.errors import CompressError
 from compress.training.mixed_precision import Precision
 
 ACCELERATE_PRECISION = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}
+
+
+class SingleProcess:
+    """This process alone, for runs without training where accelerate is not installed."""
+
+    process_index, num_processes, is_main_process = 0, 1, True
+    device = torch.device("cpu")
+
+    def wait_for_everyone(self) -> None:
+        pass
+
+
+def process_state(training: bool = True) -> Any:
+    """accelerate's view of this process: rank, world size, device; a process group if launched so.
+    Training needs accelerate (the `train` extra); a run without training passes does not."""
+    import importlib.util
+    import os
+
+    from compress.extras import require
+
+    if not training and importlib.util.find_spec("accelerate") is None and int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return SingleProcess()
+    accelerate = require("accelerate", "train", "training")
+    return accelerate.PartialState(cpu=not torch.cuda.is_available())
 
 
 @contextmanager

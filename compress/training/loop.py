@@ -29,9 +29,10 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from compress.batching import Encoded
-from compress.training.accelerated import accelerator_for
+from compress.training.accelerated import accelerator_for, process_state
 from compress.training.checkpoint import Checkpointer, Position
 from compress.training.cost import CostMeter
+from compress.training.evaluation import evaluate_accuracy, sum_across_processes
 from compress.training.launch import check_launch
 from compress.training.mixed_precision import PrecisionPlan, plan_precision
 from compress.training.settings import RunContext, TrainingOptions
@@ -90,30 +91,6 @@ class TrainResult:
     precision: dict[str, str] = field(default_factory=dict)
     processes: int = 1
     resumed_at_step: int | None = None
-
-
-class SingleProcess:
-    """This process alone, for runs without training where accelerate is not installed."""
-
-    process_index, num_processes, is_main_process = 0, 1, True
-    device = torch.device("cpu")
-
-    def wait_for_everyone(self) -> None:
-        pass
-
-
-def process_state(training: bool = True) -> Any:
-    """accelerate's view of this process: rank, world size, device; a process group if launched so.
-    Training needs accelerate (the `train` extra); a run without training passes does not."""
-    import importlib.util
-    import os
-
-    from compress.extras import require
-
-    if not training and importlib.util.find_spec("accelerate") is None and int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-        return SingleProcess()
-    accelerate = require("accelerate", "train", "training")
-    return accelerate.PartialState(cpu=not torch.cuda.is_available())
 
 
 def train(
@@ -263,7 +240,7 @@ def _train(
 
         score = selection.score(model)
         # each process logged its share-weighted loss; their mean across processes is the global batch mean
-        mean_loss = _sum_across_processes(float(np.mean(losses)) if losses else 0.0, device, world) / world
+        mean_loss = sum_across_processes(float(np.mean(losses)) if losses else 0.0, device, world) / world
         result.epochs.append({"epoch": epoch + 1, "train_loss": mean_loss, f"selection_{selection.name}": score})
         eligible = all(hook.checkpoint_eligible() for hook in hooks)
         if eligible and score > result.best_score:
@@ -293,31 +270,6 @@ def planned_epochs(options: TrainingOptions, steps_per_epoch: int) -> int:
     if options.min_steps is None:
         return options.epochs
     return max(options.epochs, math.ceil(options.min_steps / steps_per_epoch))
-
-
-def evaluate_accuracy(
-    model: torch.nn.Module, data: tuple[Encoded, np.ndarray], batch_size: int, rank: int = 0, world: int = 1
-) -> float:
-    """Accuracy over the whole split: each process scores its share, counts are summed."""
-    from compress.predictors import TorchPredictor, predict_logits
-
-    encoded, labels = data
-    mine = np.arange(len(encoded))[rank::world]
-    correct = 0
-    if len(mine):
-        shard = Encoded({k: [v[i] for i in mine] for k, v in encoded.features.items()}, encoded.pad_id)
-        logits = predict_logits(TorchPredictor("training", model), shard, batch_size)
-        correct = int((logits.argmax(axis=1) == labels[mine]).sum())
-    device = next(model.parameters()).device
-    return _sum_across_processes(correct, device, world) / len(encoded)
-
-
-def _sum_across_processes(value: float, device: torch.device, world: int) -> float:
-    if world == 1:
-        return value
-    tensor = torch.tensor([value], dtype=torch.float64, device=device)
-    torch.distributed.all_reduce(tensor)
-    return float(tensor.item())
 
 
 def _task_loss(outputs: Any, labels: np.ndarray, device: torch.device) -> torch.Tensor:
