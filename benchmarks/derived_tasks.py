@@ -1,11 +1,14 @@
 """Marathi tasks shaped unlike MahaNews headlines, made from its own splits, to check that the
 recipes were not fitted to one split (the project's recipes are also judged on Marathi tasks this
-repository never sees: longer texts, less training data).
+repository never sees: longer texts, less training data, a rare class).
 
 - `paragraphs`: each example is 4 headlines of one label joined into a paragraph (the shape of
   L3Cube's paragraph task), built within each split, so no headline crosses from train to test.
   Four times longer: the MiniLM vocabulary truncates them at 128 tokens, the Marathi one mostly not.
 - `small`: 400 training headlines (stratified by label, seeded); dev and test unchanged.
+- `rare`: the training split's commonest label cut to 12 headlines (5% of it, seeded), every
+  other label whole; dev and test unchanged, so the rare label's recall is measured on all of its
+  test headlines (292 for Crime). Imbalanced tasks (hate speech, sentiment) have such a class.
 
 The folders are written under OUT (never into the repository: they copy the data) with a README
 that says how they were made.
@@ -57,6 +60,18 @@ def paragraphs(rows: list[tuple[str, str]], size: int, seed: int) -> list[tuple[
     return [joined[i] for i in rng.permutation(len(joined))]
 
 
+def rare(rows: list[tuple[str, str]], keep: int, seed: int) -> tuple[list[tuple[str, str]], str]:
+    """The commonest label (ties: the first by name) cut to `keep` rows (seeded), the rest whole, in
+    file order; and that label."""
+    counts: dict[str, int] = defaultdict(int)
+    for _, label in rows:
+        counts[label] += 1
+    label = min(counts, key=lambda name: (-counts[name], name))
+    indices = [i for i, (_, y) in enumerate(rows) if y == label]
+    kept = set(np.random.default_rng(seed).choice(indices, size=min(keep, len(indices)), replace=False).tolist())
+    return [row for i, row in enumerate(rows) if row[1] != label or i in kept], label
+
+
 def stratified(rows: list[tuple[str, str]], n: int, seed: int) -> list[tuple[str, str]]:
     """About `n` rows with the split's label shares (at least one per label), in file order."""
     rng = np.random.default_rng(seed)
@@ -90,9 +105,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--paragraph-size", type=int, default=4)
     parser.add_argument("--small-train", type=int, default=400)
+    parser.add_argument("--rare-keep", type=int, default=12)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     source = {split: read(args.data / f"{split}.csv") for split in SPLITS}
+    rare_train, rare_label = rare(source["train"], args.rare_keep, args.seed)
     tasks = {
         "paragraphs": (
             {s: paragraphs(rows, args.paragraph_size, args.seed) for s, rows in source.items()},
@@ -103,6 +120,11 @@ def main() -> None:
             {**source, "train": stratified(source["train"], args.small_train, args.seed)},
             f"Training split cut to about {args.small_train} headlines, stratified by label (seed "
             f"{args.seed}); dev and test unchanged.",
+        ),
+        "rare": (
+            {**source, "train": rare_train},
+            f"Training split with its commonest label, {rare_label}, cut to {args.rare_keep} headlines (seed "
+            f"{args.seed}); every other label whole; dev and test unchanged.",
         ),
     }
     for name, (splits, how) in tasks.items():
