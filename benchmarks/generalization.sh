@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Do the Marathi recipes carry over to tasks shaped unlike MahaNews headlines? On the tasks that
 # benchmarks/derived_tasks.py makes (4-headline paragraphs; 400 training headlines; a label cut to
-# 12 training headlines), per teacher seed T: the teacher recipe from the packaged MiniLM (teacher-sT) and plain fine-tuning of the
-# MiniLM with its own vocabulary (minilm-sT); from that teacher, the fastest chain without and
-# with a transfer set of unlabelled Marathi, one run per student seed S (fastest-tT-sS,
-# fastest-transfer-tT-sS). Each run's report measures its output against its input and the
-# classical model in one process; benchmarks/generalization_results.py tabulates them, pairing
-# every student with its own teacher. A finished run is skipped on rerun.
+# 12 training headlines), per teacher seed T: the teacher recipe from the packaged MiniLM
+# (teacher-sT) and plain fine-tuning of the MiniLM with its own vocabulary (minilm-sT); from that
+# teacher, the fastest chain without and with a transfer set of unlabelled Marathi, one run per
+# student seed S (fastest-tT-sS, fastest-transfer-tT-sS). Each run's report measures its output
+# against its input and the classical model in one process; benchmarks/generalization_results.py
+# tabulates them, pairing every student with its own teacher. A finished run is skipped on rerun.
 #   [TEACHER_SEEDS="42 1"] [TASKS="small paragraphs rare"] bash benchmarks/generalization.sh DATA CORPUS RUNS [STUDENT_SEEDS...]
 # Defaults: teacher seed 42, every task, student seed 42. Two invocations with different TASKS may
 # share a machine (OMP_NUM_THREADS=1 each); they must not share a task.

@@ -13,8 +13,10 @@ vocabulary changes) are counted, not timed.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -58,12 +60,26 @@ def interval(change: dict[str, float]) -> str:
     return f"{change['value']:+.1f} [{change['ci_low']:+.1f}, {change['ci_high']:+.1f}]"
 
 
-def task_table(task: Path, margin: float) -> list[str]:
+def rarest_training_label(task_data: Path) -> tuple[str, int]:
+    """The label with the fewest training examples (ties: the first by name) and its count."""
+    with (task_data / "train.csv").open(encoding="utf-8", newline="") as handle:
+        counts = Counter(row["label"] for row in csv.DictReader(handle))
+    label = min(counts, key=lambda name: (counts[name], name))
+    return label, counts[label]
+
+
+def recall(labels: np.ndarray, predictions: np.ndarray, label_id: int) -> float:
+    return 100 * float(np.mean(predictions[labels == label_id] == label_id))
+
+
+def task_table(task: Path, task_data: Path, margin: float) -> list[str]:
     runs = {name: finished_runs(task, name) for name, _ in ROWS}
     first = next((benches[0][1] for benches in runs.values() if benches), None)
     if first is None:
         return [f"### {task.name}: no finished run yet", ""]
     labels = np.array(first["evaluation"]["targets"])
+    rare, rare_count = rarest_training_label(task_data)
+    rare_id = first["evaluation"]["labels"].index(rare)
     base = classical(first)
     base_pred = np.array(base["predictions"])
     teachers = {seed: np.array(shipped(bench)["predictions"]) for seed, bench in runs["teacher"]}
@@ -72,14 +88,15 @@ def task_table(task: Path, margin: float) -> list[str]:
         f"### {task.name} (test: {len(labels)} examples)",
         "",
         "| model | runs (teacher seeds) | test accuracy % (mean ± sd) | macro-F1 % | against the classical model "
-        "[paired 95% CI] | against its teacher [paired 95% CI] | tokens/ex (truncated) |",
-        "|---|---|---|---|---|---|---|",
+        f"[paired 95% CI] | against its teacher [paired 95% CI] | recall of {rare} % ({rare_count} training, "
+        f"{int(np.sum(labels == rare_id))} test examples) | tokens/ex (truncated) |",
+        "|---|---|---|---|---|---|---|---|",
         f"| classical: char n-gram TF-IDF + linear SVM | - | {100 * base_acc['value']:.1f} "
-        f"| {100 * base['quality']['macro_f1']['value']:.1f} | - | - | - |",
+        f"| {100 * base['quality']['macro_f1']['value']:.1f} | - | - | {recall(labels, base_pred, rare_id):.1f} | - |",
     ]
     for name, title in ROWS:
         if not runs[name]:
-            lines.append(f"| {title} | (not run) | | | | | |")
+            lines.append(f"| {title} | (not run) | | | | | | |")
             continue
         seeds = [seed for seed, _ in runs[name]]
         measured = [shipped(bench) for _, bench in runs[name]]
@@ -95,6 +112,7 @@ def task_table(task: Path, margin: float) -> list[str]:
         lines.append(
             f"| {title} | {len(preds)} ({', '.join(str(s) for s in dict.fromkeys(seeds))}) | {mean_spread(accuracy)} "
             f"| {f1:.1f} | {interval(paired_change(labels, base_pred, preds))} | {against_teacher} "
+            f"| {mean_spread([recall(labels, p, rare_id) for p in preds])} "
             f"| {audit['tokens_per_example_mean']:.0f} ({100 * audit['truncated_share']:.0f}%) |"
         )
     return [*lines, ""]
@@ -106,7 +124,7 @@ def main() -> None:
     parser.add_argument("--margin", type=float, default=1.0, help="non-inferiority margin, points")
     args = parser.parse_args()
     for task in sorted(p for p in args.runs.iterdir() if p.is_dir() and p.name != "data"):
-        print("\n".join(task_table(task, args.margin)))
+        print("\n".join(task_table(task, args.runs / "data" / task.name, args.margin)))
 
 
 if __name__ == "__main__":
