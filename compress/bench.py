@@ -26,7 +26,8 @@ def bench_models(
     max_length: int = 128,
     log: Log = print,
 ) -> dict[str, Any]:
-    """`compress bench`: measure existing models against a baseline classifier, no passes."""
+    """Each candidate against the baseline on `options.data`'s evaluation split, every model fed by
+    its own tokenizer; the report goes to `options.out`, whole or not at all."""
     from compress.data import load_task_data
     from compress.loading import load_model
     from compress.measure.benchmark import Candidate, run_benchmark
