@@ -54,7 +54,10 @@ def test_run_writes_a_complete_loadable_output(tiny_classifier_dir, toy_data, tm
     assert yaml.safe_load((out / "recipe.resolved.yaml").read_text())["benchmark"]["rounds"] == 2
     manifest = json.loads((out / "manifest.json").read_text())
     assert {f["path"] for f in manifest["files"]} >= {"model/model.safetensors", "onnx/model_int8_dynamic.onnx"}
-    assert "| onnx-int8-dynamic |" in (out / "report.md").read_text().replace(" ⚠ slower than baseline", "")
+    markdown = (out / "report.md").read_text()
+    results, per_label = markdown.split("## Results")[1].split("## Recall per label")
+    assert "| onnx-int8-dynamic |" in results.replace(" ⚠ slower than baseline", "")
+    assert per_label.split("\n## ")[0].count("| onnx-int8-dynamic |") == 1  # one row per model, labels as columns
     assert not list(tmp_path.glob(".out.*")), "no temporary folders left beside the output"
 
     # outputs load with stock APIs

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from compress.report.per_label import per_label_section
 from compress.report.structure import pruning_record, pruning_section
 
 
@@ -156,6 +157,9 @@ def render(report: dict[str, Any]) -> str:
     verdicts = non_inferiority_note(bench)
     if verdicts:
         parts += [verdicts, ""]
+    labels = per_label_section(bench)
+    if labels:
+        parts += ["## Recall per label", "", labels, ""]
     tokenizers = tokenizer_table(bench)
     if tokenizers:
         parts += [
