@@ -77,6 +77,17 @@ def test_every_output_model_folder_has_a_model_card_and_the_report_a_schema_vers
         assert data["language"] == ["mr"] and data["metrics"] == ["accuracy", "f1"]
         assert "accuracy on `dev`" in card.text and "How to load it" in card.text
     assert "model_int8_dynamic.onnx" in (out / "onnx" / "README.md").read_text()
+    # a card names the labels its model almost never recognises
+    from compress.report.model_card import model_card
+
+    bench = report["benchmark"]
+    int8 = next(c for c in bench["candidates"] if c["name"] == "onnx-int8-dynamic")
+    first, other = bench["evaluation"]["labels"][0], 1
+    int8["predictions"] = [other if t == 0 else t for t in bench["evaluation"]["targets"]]
+    card = model_card(report, "onnx-int8-dynamic", "onnx", "model_int8_dynamic.onnx")
+    assert f"**Labels it almost never recognises** (recall under 25% on `dev`): {first} (0%)." in card
+    int8["predictions"] = list(bench["evaluation"]["targets"])
+    assert "almost never" not in model_card(report, "onnx-int8-dynamic", "onnx", "model_int8_dynamic.onnx")
     entries = json.loads((tmp_path / "bench.json").read_text())
     names = [e["name"] for e in entries]
     assert "onnx-int8-dynamic batch-1 p50 latency" in names and all(e["unit"] in ("ms", "x", "points") for e in entries)

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from compress.report.markdown import change
+from compress.report.per_label import LOW_RECALL, rarely_recognised
 
 SCHEMA_VERSION = 2  # of report.json: 2 adds tokenizer audits, the classical row, schema_version itself
 
@@ -96,6 +97,13 @@ def model_card(report: dict[str, Any], output: str, kind: str, file_name: str | 
             lines += [
                 f"This model {verdict} a character n-gram TF-IDF + linear SVM trained on the same split "
                 f"({100 * level:.1f}%).",
+                "",
+            ]
+        low = rarely_recognised(bench, entry) if entry else []
+        if low:
+            lines += [
+                f"**Labels it almost never recognises** (recall under {100 * LOW_RECALL:.0f}% on `{split}`): "
+                f"{', '.join(low)}. Its accuracy counts them only by their share of the examples.",
                 "",
             ]
     else:

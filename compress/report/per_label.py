@@ -30,6 +30,18 @@ def label_recalls(targets: np.ndarray, predictions: np.ndarray, labels: int) -> 
         return np.where(support > 0, found / support, np.nan)
 
 
+def rarely_recognised(bench: dict[str, Any], entry: dict[str, Any]) -> list[str]:
+    """The labels `entry` recalls under LOW_RECALL, worst first, as "name (recall%)"; none when
+    the report kept no predictions."""
+    evaluation = bench["evaluation"]
+    if "targets" not in evaluation or "predictions" not in entry:
+        return []
+    targets, names = np.array(evaluation["targets"]), list(evaluation["labels"])
+    recalls = label_recalls(targets, np.array(entry["predictions"]), len(names))
+    low = [i for i in np.argsort(np.nan_to_num(recalls, nan=np.inf), kind="stable") if recalls[i] < LOW_RECALL]
+    return [f"{names[i]} ({100 * recalls[i]:.0f}%)" for i in low]
+
+
 def per_label_section(bench: dict[str, Any]) -> str:
     """Recall per label (columns, the last output's worst first) for every model (rows, as in the
     results table), and a plain warning for the labels the last output almost never recognises;
@@ -57,7 +69,7 @@ def per_label_section(bench: dict[str, Any]) -> str:
     ]
     if len(shown) < len(order):
         lines[-1] += f" The {len(shown)} of {len(order)} labels the last output recalls worst."
-    low = [f"{names[i]} ({100 * final[i]:.0f}%)" for i in order if final[i] < LOW_RECALL]
+    low = rarely_recognised(bench, last)
     if low:
         lines += [
             "",
