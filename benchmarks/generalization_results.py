@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from compress.measure.metrics import non_inferior, paired_change
+from compress.report.per_label import label_recalls, shipped
 from compress.report.study import mean_spread
 
 ROWS = (
@@ -31,11 +32,6 @@ ROWS = (
     ("fastest", "2 layers + int8 (`marathi-fastest.yaml`)"),
     ("fastest-transfer", "2 layers + transfer set + int8 (`marathi-fastest-transfer.yaml`)"),
 )
-
-
-def shipped(bench: dict[str, Any]) -> dict[str, Any]:
-    """The run's last output that is not the classical baseline: what its recipe ships."""
-    return [c for c in bench["candidates"] if c.get("kind") != "classical"][-1]
 
 
 def classical(bench: dict[str, Any]) -> dict[str, Any]:
@@ -68,8 +64,8 @@ def rarest_training_label(task_data: Path) -> tuple[str, int]:
     return label, counts[label]
 
 
-def recall(labels: np.ndarray, predictions: np.ndarray, label_id: int) -> float:
-    return 100 * float(np.mean(predictions[labels == label_id] == label_id))
+def recall(labels: np.ndarray, predictions: np.ndarray, label_id: int, label_count: int) -> float:
+    return 100 * float(label_recalls(labels, predictions, label_count)[label_id])
 
 
 def task_table(task: Path, task_data: Path, margin: float) -> list[str]:
@@ -79,7 +75,7 @@ def task_table(task: Path, task_data: Path, margin: float) -> list[str]:
         return [f"### {task.name}: no finished run yet", ""]
     labels = np.array(first["evaluation"]["targets"])
     rare, rare_count = rarest_training_label(task_data)
-    rare_id = first["evaluation"]["labels"].index(rare)
+    rare_id, label_count = first["evaluation"]["labels"].index(rare), len(first["evaluation"]["labels"])
     base = classical(first)
     base_pred = np.array(base["predictions"])
     teachers = {seed: np.array(shipped(bench)["predictions"]) for seed, bench in runs["teacher"]}
@@ -92,7 +88,7 @@ def task_table(task: Path, task_data: Path, margin: float) -> list[str]:
         f"{int(np.sum(labels == rare_id))} test examples) | tokens/ex (truncated) |",
         "|---|---|---|---|---|---|---|---|",
         f"| classical: char n-gram TF-IDF + linear SVM | - | {100 * base_acc['value']:.1f} "
-        f"| {100 * base['quality']['macro_f1']['value']:.1f} | - | - | {recall(labels, base_pred, rare_id):.1f} | - |",
+        f"| {100 * base['quality']['macro_f1']['value']:.1f} | - | - | {recall(labels, base_pred, rare_id, label_count):.1f} | - |",
     ]
     for name, title in ROWS:
         if not runs[name]:
@@ -112,7 +108,7 @@ def task_table(task: Path, task_data: Path, margin: float) -> list[str]:
         lines.append(
             f"| {title} | {len(preds)} ({', '.join(str(s) for s in dict.fromkeys(seeds))}) | {mean_spread(accuracy)} "
             f"| {f1:.1f} | {interval(paired_change(labels, base_pred, preds))} | {against_teacher} "
-            f"| {mean_spread([recall(labels, p, rare_id) for p in preds])} "
+            f"| {mean_spread([recall(labels, p, rare_id, label_count) for p in preds])} "
             f"| {audit['tokens_per_example_mean']:.0f} ({100 * audit['truncated_share']:.0f}%) |"
         )
     return [*lines, ""]
