@@ -88,7 +88,8 @@ def task_table(task: Path, task_data: Path, margin: float) -> list[str]:
         f"{int(np.sum(labels == rare_id))} test examples) | tokens/ex (truncated) |",
         "|---|---|---|---|---|---|---|---|",
         f"| classical: char n-gram TF-IDF + linear SVM | - | {100 * base_acc['value']:.1f} "
-        f"| {100 * base['quality']['macro_f1']['value']:.1f} | - | - | {recall(labels, base_pred, rare_id, label_count):.1f} | - |",
+        f"| {100 * base['quality']['macro_f1']['value']:.1f} | - | - "
+        f"| {recall(labels, base_pred, rare_id, label_count):.1f} | - |",
     ]
     for name, title in ROWS:
         if not runs[name]:
