@@ -72,6 +72,55 @@ def test_min_steps_adds_whole_epochs_on_a_small_split(toy_data, tmp_path, epochs
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CPU behaviour; test_cuda.py covers the GPU")
+def test_balanced_class_weights_follow_scikit_learn_and_skip_unlabelled_rows():
+    from sklearn.utils.class_weight import compute_class_weight
+
+    from compress.training.loop import UNLABELLED, balanced_weights
+
+    labels = np.array([0, 0, 0, 0, 0, 0, 1, 1, 2, UNLABELLED, UNLABELLED])
+    expected = compute_class_weight("balanced", classes=np.arange(3), y=labels[labels != UNLABELLED])
+    assert balanced_weights(labels, 3).numpy() == pytest.approx(expected)
+    assert balanced_weights(np.array([0, 0, 1]), 3)[2] == 0  # no training row, no loss to weigh
+
+
+def test_weighted_task_loss_weighs_each_row_by_its_label_and_divides_by_all_rows():
+    from types import SimpleNamespace
+
+    from compress.training.loop import UNLABELLED, _task_loss
+
+    logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [1.0, 1.0], [3.0, -1.0]])
+    labels = np.array([0, 1, 1, UNLABELLED])
+    per_row = torch.nn.functional.cross_entropy(logits[:3], torch.tensor([0, 1, 1]), reduction="none")
+    outputs = SimpleNamespace(logits=logits, loss=None)
+    weights = torch.tensor([3.0, 0.5])
+    loss = _task_loss(outputs, labels, torch.device("cpu"), weights)
+    assert loss.item() == pytest.approx(((3.0 * per_row[0] + 0.5 * per_row[1] + 0.5 * per_row[2]) / 4).item())
+    # equal weights on a fully labelled batch: the model's own mean cross-entropy
+    mean = torch.nn.functional.cross_entropy(logits[:3], torch.tensor([0, 1, 1]))
+    same = _task_loss(SimpleNamespace(logits=logits[:3], loss=None), labels[:3], torch.device("cpu"), torch.ones(2))
+    assert same.item() == pytest.approx(mean.item())
+
+
+def test_class_weight_changes_training_and_masked_lm_refuses_it(toy_data, tmp_path):
+    from pydantic import ValidationError
+
+    from compress.batching import Encoded
+    from compress.passes.adapt_mlm import AdaptMlmConfig
+
+    model, ((encoded, labels), selection) = setup_problem(toy_data, tmp_path / "v")
+    rows = np.concatenate([np.flatnonzero(labels == 0), np.flatnonzero(labels != 0)[:3]])  # one label common
+    imbalanced = (Encoded({k: [v[i] for i in rows] for k, v in encoded.features.items()}, encoded.pad_id), labels[rows])
+    initial = weights(model)
+    losses = {}
+    for class_weight in (None, "balanced"):
+        model.load_state_dict(initial)
+        options = TrainingOptions(epochs=1, batch_size=16, class_weight=class_weight, track_energy=False)
+        losses[class_weight] = train(model, imbalanced, selection, options, QUIET).epochs[0]["train_loss"]
+    assert losses[None] != pytest.approx(losses["balanced"], rel=1e-4)
+    with pytest.raises(ValidationError, match="masked-LM targets are tokens"):
+        AdaptMlmConfig(class_weight="balanced")
+
+
 def test_bf16_trains_on_cpu_and_fp16_falls_back_to_fp32(toy_data, tmp_path):
     model, (train_split, selection) = setup_problem(toy_data, tmp_path / "v")
     bf16 = train(

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from compress.artifact import Artifact
 from compress.errors import CompressError
@@ -42,6 +42,12 @@ class AdaptMlmConfig(TrainingPassConfig):
         "share one adaptation",
     )
     cache: bool = Field(True, description="reuse an adaptation of the same weights, tokenizer, texts and settings")
+
+    @model_validator(mode="after")
+    def _masked_lm_targets_are_tokens(self) -> AdaptMlmConfig:
+        if self.class_weight is not None:
+            raise ValueError("class_weight weighs labels; masked-LM targets are tokens")
+        return self
 
 
 def _texts(config: AdaptMlmConfig, artifact: Artifact) -> tuple[list[str], list[str]]:

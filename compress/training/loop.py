@@ -144,6 +144,8 @@ def _train(
     torch.manual_seed(context.seed)
     rank, world, device = state.process_index, state.num_processes, state.device
     encoded, labels = train_data
+    config: Any = model.config  # a transformers model's
+    label_weights = balanced_weights(labels, int(config.num_labels)) if options.class_weight == "balanced" else None
     batches_per_epoch = math.ceil(len(encoded) / options.batch_size)
     steps_per_epoch = math.ceil(batches_per_epoch / options.gradient_accumulation)
     epochs = planned_epochs(options, steps_per_epoch)
@@ -211,7 +213,7 @@ def _train(
             with sync:
                 with accelerator.autocast():
                     outputs = runner(**batch, **forward_kwargs)
-                    loss = _task_loss(outputs, labels[rows], device)
+                    loss = _task_loss(outputs, labels[rows], device, label_weights)
                     for hook in hooks:
                         loss = hook.loss(rows, inputs, outputs, loss)
                     loss = loss * share
@@ -272,16 +274,29 @@ def planned_epochs(options: TrainingOptions, steps_per_epoch: int) -> int:
     return max(options.epochs, math.ceil(options.min_steps / steps_per_epoch))
 
 
-def _task_loss(outputs: Any, labels: np.ndarray, device: torch.device) -> torch.Tensor:
-    """The model's own loss, or where some rows have no label, cross-entropy summed over the
-    labelled rows and divided by all of them: every row's loss is then its own (task loss if
-    labelled, plus what hooks add), so the batch mean and the data-parallel shares stay exact."""
+def _task_loss(
+    outputs: Any, labels: np.ndarray, device: torch.device, label_weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The model's own loss, or where some rows have no label or labels are weighted,
+    cross-entropy summed over the labelled rows (each times its label's weight) and divided by all
+    of them: every row's loss is then its own (task loss if labelled, plus what hooks add), so the
+    batch mean and the data-parallel shares stay exact."""
     unlabelled = labels == UNLABELLED
-    if not unlabelled.any():
+    if label_weights is None and not unlabelled.any():
         return outputs.loss
     logits = outputs.logits.float()
     target = torch.from_numpy(labels).to(device)
-    return F.cross_entropy(logits, target, ignore_index=UNLABELLED, reduction="sum") / len(labels)
+    weight = None if label_weights is None else label_weights.to(device)
+    return F.cross_entropy(logits, target, weight=weight, ignore_index=UNLABELLED, reduction="sum") / len(labels)
+
+
+def balanced_weights(labels: np.ndarray, label_count: int) -> torch.Tensor:
+    """n / (labels x count) per label over the labelled training rows (scikit-learn's 'balanced');
+    a label with no training row gets weight 0, as it has no loss to weigh."""
+    known = labels[labels != UNLABELLED]
+    counts = np.bincount(known, minlength=label_count).astype(np.float64)
+    weights = np.where(counts > 0, len(known) / (label_count * np.maximum(counts, 1)), 0.0)
+    return torch.tensor(weights, dtype=torch.float32)
 
 
 def _my_share(global_rows: np.ndarray, rank: int, world: int) -> tuple[np.ndarray, float]:

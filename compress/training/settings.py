@@ -39,6 +39,11 @@ class TrainingOptions(BaseModel):
         gt=0,
         description="own learning rate for the input embeddings (new ones after vocab_transfer learn faster)",
     )
+    class_weight: Literal["balanced"] | None = Field(
+        None,
+        description="'balanced': weigh each labelled row's cross-entropy by n / (labels x that label's count "
+        "in the training split), so a rare label counts as much as a common one (scikit-learn's rule)",
+    )
 
 
 @dataclass(frozen=True)
