@@ -22,10 +22,10 @@ def shipped(bench: dict[str, Any]) -> dict[str, Any]:
     return outputs[-1] if outputs else bench["baseline"]
 
 
-def label_recalls(targets: np.ndarray, predictions: np.ndarray, labels: int) -> np.ndarray:
+def label_recalls(targets: np.ndarray, predictions: np.ndarray, label_count: int) -> np.ndarray:
     """Recall of every label id (NaN for a label with no example in the split)."""
-    found = np.bincount(targets[predictions == targets], minlength=labels).astype(float)
-    support = np.bincount(targets, minlength=labels).astype(float)
+    found = np.bincount(targets[predictions == targets], minlength=label_count).astype(float)
+    support = np.bincount(targets, minlength=label_count).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(support > 0, found / support, np.nan)
 
