@@ -135,7 +135,7 @@ def bench(
     **settings: Any,
 ) -> dict[str, Any]:
     """Measure candidates against a baseline classifier in one process (see `compress bench`)."""
-    from compress.bench import bench_models
+    from compress.bench_command import bench_models
     from compress.measure.settings import BenchmarkConfig
     from compress.runner import RunOptions
 

@@ -126,7 +126,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         failed = [o.name for o in outcomes if o.status == "failed"]
         print(f"sweep: {len(outcomes) - len(failed)} of {len(outcomes)} runs finished; {args.out / 'sweep.json'}")
         return 1 if failed else 0
-    from compress.bench import bench_models
+    from compress.bench_command import bench_models
     from compress.outputs import check_writable
     from compress.runner import RunOptions, run_recipe
 

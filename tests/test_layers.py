@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
         "compress.serve_batching",
         "compress.testing",
     ),
-    ("compress.bench", "compress.runner", "compress.regress", "compress.sweep"),
+    ("compress.bench_command", "compress.runner", "compress.regress", "compress.sweep"),
     ("compress.recipe",),
     ("compress.passes",),
     ("compress.onnx_tools",),

@@ -474,7 +474,7 @@ def test_a_mount_point_swap_moves_only_what_the_old_manifest_lists(tmp_path):
     "command, target",
     [
         ("run", "compress.runner.run_recipe"),
-        ("bench", "compress.bench.bench_models"),
+        ("bench", "compress.bench_command.bench_models"),
         ("validate", "compress.recipe.load_recipe"),
         ("predict", "compress.predict.predict_file"),
         ("audit", "compress.vocab.audit.audit_tokenizer"),
