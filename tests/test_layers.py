@@ -108,3 +108,12 @@ def test_the_layer_test_sees_an_upward_import(tmp_path):
     probe = tmp_path / "probe.py"
     probe.write_text("def f():\n    from compress.runner import run_recipe\n")
     assert imports(probe) == {"compress.runner"} and layer_of("compress.runner") < layer_of("compress.data")
+
+
+def test_no_module_shadows_a_function_of_the_package_api():
+    """`import compress.X` rebinds `compress.X` to the module: a module named like an API function
+    (`compress/bench.py` beside `compress.bench`) breaks the function once anything imports it."""
+    import compress
+
+    clashes = [name for name in compress.__all__ if f"compress.{name}" in MODULES]
+    assert not clashes, clashes
