@@ -36,8 +36,13 @@ def rarely_recognised(bench: dict[str, Any], entry: dict[str, Any]) -> list[str]
     evaluation = bench["evaluation"]
     if "targets" not in evaluation or "predictions" not in entry:
         return []
-    targets, names = np.array(evaluation["targets"]), list(evaluation["labels"])
-    recalls = label_recalls(targets, np.array(entry["predictions"]), len(names))
+    names = list(evaluation["labels"])
+    return _under_low_recall(
+        names, label_recalls(np.array(evaluation["targets"]), np.array(entry["predictions"]), len(names))
+    )
+
+
+def _under_low_recall(names: list[str], recalls: np.ndarray) -> list[str]:
     low = [i for i in np.argsort(np.nan_to_num(recalls, nan=np.inf), kind="stable") if recalls[i] < LOW_RECALL]
     return [f"{names[i]} ({100 * recalls[i]:.0f}%)" for i in low]
 
@@ -69,7 +74,7 @@ def per_label_section(bench: dict[str, Any]) -> str:
     ]
     if len(shown) < len(order):
         lines[-1] += f" The {len(shown)} of {len(order)} labels the last output recalls worst."
-    low = rarely_recognised(bench, last)
+    low = _under_low_recall(names, final)
     if low:
         lines += [
             "",
