@@ -25,6 +25,10 @@ class VocabTransferConfig(PassConfig):
     algorithm: Literal["wordpiece", "bpe", "unigram"] = "wordpiece"
     lowercase: bool = True
     min_frequency: int = Field(2, ge=1)
+    # what keeps one character the training text lacks from deleting a word (compress.vocab.alphabet)
+    complete_scripts: bool = Field(True, description="add the main scripts' letters, marks, digits the text lacks")
+    isolate_symbols: bool = Field(True, description="WordPiece: each symbol (emoji, ₹, box drawing) a token of its own")
+    drop_invisible: bool = Field(True, description="delete zero-width joiners, format characters, variation selectors")
     corpus: Path | None = Field(None, description="extra unlabeled text (one example a line) to train the tokenizer on")
     corpus_lines: int | None = Field(None, ge=1, description="use only the first N lines of the corpus")
     include_training_split: bool = Field(True, description="train the tokenizer on the training split's texts too")
@@ -66,14 +70,22 @@ def _cached_or_trained(config: VocabTransferConfig, artifact: Artifact) -> Any:
     from compress.vocab.transfer import train_tokenizer
 
     texts = training_texts(config, artifact)
-    settings = config.model_dump(mode="json", include={"vocab_size", "algorithm", "lowercase", "min_frequency"})
+    settings = config.model_dump(mode="json", exclude={"corpus", "corpus_lines", "include_training_split", "cache"})
     key = cache.content_key(
-        "vocab_transfer-3", settings, cache.tokenizer_definition(artifact.tokenizer), "\n".join(texts)
+        "vocab_transfer-4", settings, cache.tokenizer_definition(artifact.tokenizer), "\n".join(texts)
     )
     if config.cache and (hit := cache.entry("tokenizers", key)) is not None:
         return AutoTokenizer.from_pretrained(hit)
     new = train_tokenizer(
-        texts, artifact.tokenizer, config.algorithm, config.vocab_size, config.lowercase, config.min_frequency
+        texts,
+        artifact.tokenizer,
+        config.algorithm,
+        config.vocab_size,
+        config.lowercase,
+        config.min_frequency,
+        complete_scripts=config.complete_scripts,
+        isolate_symbols=config.isolate_symbols,
+        drop_invisible=config.drop_invisible,
     )
     if config.cache:
         with cache.writing("tokenizers", key) as folder:

@@ -3,9 +3,9 @@
 A tokenizer built for another script can silently delete characters: bert-base-uncased's
 normalizer strips every combining mark (Unicode class Mn), which in Devanagari is the virama
 and most vowel signs, so a Marathi headline reaches the model with about 11% of its letters
-gone. Characters lost are counted by comparing each text (NFC, case-folded, without spaces)
-with what the tokenizer's own decoding of its tokens gives back: deleted marks and `[UNK]`
-pieces both count.
+gone. Characters lost are counted by comparing each text (NFC, case-folded, without spaces or
+invisible format characters) with what the tokenizer's own decoding of its tokens gives back:
+deleted marks and `[UNK]` pieces both count.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+
+from compress.vocab.alphabet import is_invisible
 
 WARN_LOST_SHARE = 0.01  # characters lost, or [UNK] tokens, above this deserve a loud warning
 
@@ -72,7 +74,9 @@ class TokenizerAudit:
 
 
 def _comparable(text: str) -> Counter[str]:
-    return Counter(c for c in unicodedata.normalize("NFC", text).casefold() if not c.isspace())
+    """The characters a reader sees: not spaces, and not the invisible ones (zero-width joiners,
+    variation selectors), which bert-base's normalizer and ours delete without changing a word."""
+    return Counter(c for c in unicodedata.normalize("NFC", text).casefold() if not c.isspace() and not is_invisible(c))
 
 
 def audit_tokenizer(tokenizer: Any, texts: Sequence[str], max_length: int = 128) -> TokenizerAudit:

@@ -12,11 +12,12 @@ than from noise.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from compress.errors import CompressError
+from compress.vocab.alphabet import build_normalizer, character_counts, script_completion, symbol_isolation
 
 Algorithm = Literal["wordpiece", "bpe", "unigram"]
 ROLES = ("pad_token", "unk_token", "cls_token", "sep_token", "mask_token")
@@ -51,34 +52,41 @@ def train_tokenizer(
     vocab_size: int = 8000,
     lowercase: bool = True,
     min_frequency: int = 2,
+    *,
+    complete_scripts: bool = True,
+    isolate_symbols: bool = True,
+    drop_invisible: bool = True,
 ) -> Any:
-    """A fast tokenizer trained on `texts` that keeps every character of the script.
+    """A fast tokenizer trained on `texts` that keeps every character of the script; the last three
+    settings keep one character the text lacks from deleting a word (`compress.vocab.alphabet`).
 
     WordPiece and BPE give the same vocabulary for the same text in every process (Unigram's
     parallel training varies in the last bits of its scores)."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
     texts = [t for t in texts if t and t.strip()]
     if len(texts) < 2:
         raise CompressError(f"vocab_transfer: {len(texts)} training text(s); a tokenizer needs a real corpus")
     specials = _special_tokens(old)
-    steps = [normalizers.NFC()] + ([normalizers.Lowercase()] if lowercase else [])
-    normalizer = normalizers.Sequence(steps)
-    alphabet = {c for t in texts for c in normalizer.normalize_str(t) if not c.isspace()}
-    floor = len(set(specials.values())) + len(alphabet)
+    normalizer = build_normalizer(lowercase, drop_invisible)
+    counts = character_counts(texts, normalizer)
+    unseen = script_completion(counts, normalizer) if complete_scripts else set()
+    letters = set(counts) | unseen
+    floor = len(set(specials.values())) + len(letters)
     if vocab_size < floor:
         raise CompressError(
-            f"vocab_transfer: vocab_size {vocab_size} is below the special tokens plus the alphabet of "
-            f"the training text ({floor}); raise it"
+            f"vocab_transfer: vocab_size {vocab_size} is below the special tokens plus the alphabet (the "
+            f"training text's characters and its scripts' other letters: {floor}); raise it"
         )
     # in the old ids' order, so that ids the model's config names (pad_token_id) keep their meaning
     special_list = sorted(dict.fromkeys(specials.values()), key=lambda t: old.convert_tokens_to_ids(t) or 0)
     if algorithm == "wordpiece":
         tokenizer = Tokenizer(models.WordPiece(unk_token=specials["unk_token"]))
-        tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        words = pre_tokenizers.BertPreTokenizer()
+        tokenizer.pre_tokenizer = pre_tokenizers.Sequence([words, symbol_isolation()]) if isolate_symbols else words
         tokenizer.decoder = decoders.WordPiece()
-        continuations = _continuation_symbols(texts, normalizer, tokenizer.pre_tokenizer)
+        continuations = _continuation_symbols(texts, normalizer, tokenizer.pre_tokenizer, unseen)
         if vocab_size < floor + len(continuations):
             raise CompressError(
                 f"vocab_transfer: vocab_size {vocab_size} is below the special tokens, the alphabet and its "
@@ -88,7 +96,7 @@ def train_tokenizer(
             vocab_size=vocab_size,
             min_frequency=min_frequency,
             special_tokens=special_list + continuations,
-            initial_alphabet=sorted(alphabet),
+            initial_alphabet=sorted(letters),
         )
     elif algorithm == "bpe":
         tokenizer = Tokenizer(models.BPE(unk_token=specials["unk_token"]))
@@ -98,7 +106,7 @@ def train_tokenizer(
             vocab_size=vocab_size,
             min_frequency=min_frequency,
             special_tokens=special_list,
-            initial_alphabet=sorted(alphabet),
+            initial_alphabet=sorted(letters),
         )
     elif algorithm == "unigram":
         tokenizer = Tokenizer(models.Unigram())
@@ -108,7 +116,7 @@ def train_tokenizer(
             vocab_size=vocab_size,
             special_tokens=special_list,
             unk_token=specials["unk_token"],
-            initial_alphabet=sorted(alphabet),
+            initial_alphabet=sorted(letters),
         )
     else:
         raise CompressError(f"vocab_transfer: no tokenizer algorithm {algorithm!r}")
@@ -126,8 +134,10 @@ def train_tokenizer(
     )
 
 
-def _continuation_symbols(texts: Sequence[str], normalizer: Any, pre_tokenizer: Any) -> list[str]:
-    """Every `##c` a word of the text needs, sorted.
+def _continuation_symbols(
+    texts: Sequence[str], normalizer: Any, pre_tokenizer: Any, unseen_letters: Collection[str]
+) -> list[str]:
+    """Every `##c` a word of the text needs, and one for each letter the text lacks, sorted.
 
     `tokenizers`' WordPiece trainer (0.22-0.23) creates these lazily while iterating a hash map of
     word counts, so their ids, and with them how it breaks ties between equally frequent merges,
@@ -140,7 +150,7 @@ def _continuation_symbols(texts: Sequence[str], normalizer: Any, pre_tokenizer: 
         for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text))
         for c in word[1:]
     }
-    return sorted(symbols)
+    return sorted(symbols | {f"##{c}" for c in unseen_letters})
 
 
 def _without_training_specials(trained: Any, specials: list[str]) -> Any:
