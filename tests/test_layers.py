@@ -17,6 +17,7 @@ LAYERS: list[tuple[str, ...]] = [
         "compress.__main__",
         "compress.cli",
         "compress.cli_parser",
+        "compress.cli_commands",
         "compress.api",
         "compress.predict",
         "compress.serve",
