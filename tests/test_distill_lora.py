@@ -121,7 +121,7 @@ def test_distill_refuses_an_untrained_teacher(artifact):
 
 
 def test_rows_without_a_label_add_no_task_loss_and_the_batch_mean_stays_over_every_row(artifact):
-    from compress.training.loop import UNLABELLED, _task_loss
+    from compress.training.task_loss import UNLABELLED, task_loss
 
     encoded = encode(artifact.tokenizer, artifact.data.train.texts[:6], 32)
     labels = artifact.data.train.labels[:6].copy()
@@ -130,13 +130,13 @@ def test_rows_without_a_label_add_no_task_loss_and_the_batch_mean_stays_over_eve
     hf = artifact.model(
         **{k: torch.from_numpy(v) for k, v in encoded.batch(np.arange(6)).items()}, labels=torch.from_numpy(labels)
     )
-    assert _task_loss(hf, labels, torch.device("cpu")) is hf.loss  # all labelled: the model's own loss
+    assert task_loss(hf, labels, torch.device("cpu")) is hf.loss  # all labelled: the model's own loss
     partly = labels.copy()
     partly[[1, 4]] = UNLABELLED
     expected = per_row[[0, 2, 3, 5]].sum() / 6
-    assert _task_loss(outputs, partly, torch.device("cpu")).item() == pytest.approx(expected.item(), rel=1e-6)
+    assert task_loss(outputs, partly, torch.device("cpu")).item() == pytest.approx(expected.item(), rel=1e-6)
     none = np.full(6, UNLABELLED)
-    assert _task_loss(outputs, none, torch.device("cpu")).item() == 0.0
+    assert task_loss(outputs, none, torch.device("cpu")).item() == 0.0
 
 
 def test_distill_learns_from_a_transfer_corpus_the_teacher_labels(artifact, tmp_path):

@@ -1,6 +1,7 @@
-"""The reproduction matrix (`benchmarks/reproduce.py`) as data: which configurations train, on how
-many seeds, and which get bf16 copies. A slip here once made every prune + KD row a seed-0 run
-reported as untrained, and only a full two-hour matrix showed it."""
+"""The reproduction matrix (`benchmarks/matrix_configs.py`, run by `benchmarks/reproduce.py`) as
+data: which configurations train, on how many seeds, and which get bf16 copies. A slip here once
+made every prune + KD row a seed-0 run reported as untrained, and only a full two-hour matrix
+showed it."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ KEY_ROWS = {"KD, 3-layer student", "fastest chain: KD, 2-layer student", "prune 
 @pytest.fixture()
 def reproduce(monkeypatch):
     monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
-    import reproduce
+    import matrix_configs
 
-    return reproduce
+    return matrix_configs
 
 
 @pytest.mark.parametrize("quick", [False, True])

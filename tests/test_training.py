@@ -75,7 +75,7 @@ def test_min_steps_adds_whole_epochs_on_a_small_split(toy_data, tmp_path, epochs
 def test_balanced_class_weights_follow_scikit_learn_and_skip_unlabelled_rows():
     from sklearn.utils.class_weight import compute_class_weight
 
-    from compress.training.loop import UNLABELLED, balanced_weights
+    from compress.training.task_loss import UNLABELLED, balanced_weights
 
     labels = np.array([0, 0, 0, 0, 0, 0, 1, 1, 2, UNLABELLED, UNLABELLED])
     expected = compute_class_weight("balanced", classes=np.arange(3), y=labels[labels != UNLABELLED])
@@ -86,18 +86,18 @@ def test_balanced_class_weights_follow_scikit_learn_and_skip_unlabelled_rows():
 def test_weighted_task_loss_weighs_each_row_by_its_label_and_divides_by_all_rows():
     from types import SimpleNamespace
 
-    from compress.training.loop import UNLABELLED, _task_loss
+    from compress.training.task_loss import UNLABELLED, task_loss
 
     logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [1.0, 1.0], [3.0, -1.0]])
     labels = np.array([0, 1, 1, UNLABELLED])
     per_row = torch.nn.functional.cross_entropy(logits[:3], torch.tensor([0, 1, 1]), reduction="none")
     outputs = SimpleNamespace(logits=logits, loss=None)
     weights = torch.tensor([3.0, 0.5])
-    loss = _task_loss(outputs, labels, torch.device("cpu"), weights)
+    loss = task_loss(outputs, labels, torch.device("cpu"), weights)
     assert loss.item() == pytest.approx(((3.0 * per_row[0] + 0.5 * per_row[1] + 0.5 * per_row[2]) / 4).item())
     # equal weights on a fully labelled batch: the model's own mean cross-entropy
     mean = torch.nn.functional.cross_entropy(logits[:3], torch.tensor([0, 1, 1]))
-    same = _task_loss(SimpleNamespace(logits=logits[:3], loss=None), labels[:3], torch.device("cpu"), torch.ones(2))
+    same = task_loss(SimpleNamespace(logits=logits[:3], loss=None), labels[:3], torch.device("cpu"), torch.ones(2))
     assert same.item() == pytest.approx(mean.item())
 
 

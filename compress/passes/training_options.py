@@ -42,7 +42,8 @@ def run_training(
     import numpy as np
 
     from compress.batching import encode
-    from compress.training.loop import UNLABELLED, train
+    from compress.training.loop import train
+    from compress.training.task_loss import UNLABELLED
 
     data, tokenizer = artifact.data, artifact.tokenizer
     labels = np.concatenate([data.train.labels, np.full(len(unlabelled), UNLABELLED, dtype=data.train.labels.dtype)])

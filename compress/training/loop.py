@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from compress.batching import Encoded
@@ -36,9 +35,9 @@ from compress.training.evaluation import evaluate_accuracy, sum_across_processes
 from compress.training.launch import check_launch
 from compress.training.mixed_precision import PrecisionPlan, plan_precision
 from compress.training.settings import RunContext, TrainingOptions
+from compress.training.task_loss import balanced_weights, task_loss
 
 LOG = logging.getLogger("compress")
-UNLABELLED = -100  # a training row without a label (a distillation transfer text): it adds no task loss
 
 
 class TrainHook:
@@ -213,7 +212,7 @@ def _train(
             with sync:
                 with accelerator.autocast():
                     outputs = runner(**batch, **forward_kwargs)
-                    loss = _task_loss(outputs, labels[rows], device, label_weights)
+                    loss = task_loss(outputs, labels[rows], device, label_weights)
                     for hook in hooks:
                         loss = hook.loss(rows, inputs, outputs, loss)
                     loss = loss * share
@@ -272,31 +271,6 @@ def planned_epochs(options: TrainingOptions, steps_per_epoch: int) -> int:
     if options.min_steps is None:
         return options.epochs
     return max(options.epochs, math.ceil(options.min_steps / steps_per_epoch))
-
-
-def _task_loss(
-    outputs: Any, labels: np.ndarray, device: torch.device, label_weights: torch.Tensor | None = None
-) -> torch.Tensor:
-    """The model's own loss, or where some rows have no label or labels are weighted,
-    cross-entropy summed over the labelled rows (each times its label's weight) and divided by all
-    of them: every row's loss is then its own (task loss if labelled, plus what hooks add), so the
-    batch mean and the data-parallel shares stay exact."""
-    unlabelled = labels == UNLABELLED
-    if label_weights is None and not unlabelled.any():
-        return outputs.loss
-    logits = outputs.logits.float()
-    target = torch.from_numpy(labels).to(device)
-    weight = None if label_weights is None else label_weights.to(device)
-    return F.cross_entropy(logits, target, weight=weight, ignore_index=UNLABELLED, reduction="sum") / len(labels)
-
-
-def balanced_weights(labels: np.ndarray, label_count: int) -> torch.Tensor:
-    """n / (labels x count) per label over the labelled training rows (scikit-learn's 'balanced');
-    a label with no training row gets weight 0, as it has no loss to weigh."""
-    known = labels[labels != UNLABELLED]
-    counts = np.bincount(known, minlength=label_count).astype(np.float64)
-    weights = np.where(counts > 0, len(known) / (label_count * np.maximum(counts, 1)), 0.0)
-    return torch.tensor(weights, dtype=torch.float32)
 
 
 def _my_share(global_rows: np.ndarray, rank: int, world: int) -> tuple[np.ndarray, float]:
