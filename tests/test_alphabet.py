@@ -27,6 +27,7 @@ def train(tmp_path, **settings):
     [
         ("complete_scripts", "व्हॉट्सॲप पाऊस", "व्हॉट्सॲप"),  # a Marathi letter the sample never used
         ("complete_scripts", "पाऊस ४२", "४२"),  # Devanagari digits
+        ("complete_scripts", "पाऊस (आज)", "(आज)"),  # ASCII punctuation the sample never used
         ("isolate_symbols", "पाऊस😊 आज", "पाऊस"),  # an emoji glued to a word
         ("drop_invisible", "पा\u200cऊस आज", "पाऊस"),  # a zero-width non-joiner inside a word
     ],
@@ -54,10 +55,11 @@ def test_script_completion_fills_the_main_scripts_and_leaves_a_stray_letter_alon
     normalizer = build_normalizer(lowercase=True, drop_invisible=True)
     counts = character_counts(["कमल नयन", "कमल", "Ab"] * 50 + ["ж"], normalizer)
     added = script_completion(counts, normalizer)
-    assert {"ॲ", "अ", "४", "ः"} <= added and "क" not in added  # Devanagari, seen ones excluded
-    assert "z" in added and "Z" not in added  # lowercase normalization: capitals never reach the model
+    assert {"ॲ", "अ", "४", "ः", "।"} <= added and "क" not in added  # Devanagari (danda too), seen ones excluded
+    assert {"z", "(", "%"} <= added and "Z" not in added  # printable ASCII; capitals never reach the model
     assert not any("\u0400" <= c <= "\u04ff" for c in added)  # one Cyrillic letter in 751: not a main script
-    assert script_completion(Counter(), normalizer) == set()
+    assert not any("\u0980" <= c <= "\u09ff" for c in added)  # nor a script the text does not use (Bengali)
+    assert script_completion(Counter(), normalizer) == {chr(p) for p in range(0x21, 0x7F) if not "A" <= chr(p) <= "Z"}
 
 
 def test_invisible_characters_are_not_counted_as_characters_a_tokenizer_loses(tmp_path):

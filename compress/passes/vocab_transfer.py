@@ -26,7 +26,7 @@ class VocabTransferConfig(PassConfig):
     lowercase: bool = True
     min_frequency: int = Field(2, ge=1)
     # what keeps one character the training text lacks from deleting a word (compress.vocab.alphabet)
-    complete_scripts: bool = Field(True, description="add the main scripts' letters, marks, digits the text lacks")
+    complete_scripts: bool = Field(True, description="add the main scripts' characters and ASCII the text lacks")
     isolate_symbols: bool = Field(True, description="WordPiece: each symbol (emoji, ₹, box drawing) a token of its own")
     drop_invisible: bool = Field(True, description="delete zero-width joiners, format characters, variation selectors")
     corpus: Path | None = Field(None, description="extra unlabeled text (one example a line) to train the tokenizer on")

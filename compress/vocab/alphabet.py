@@ -7,8 +7,9 @@ and signs, and every symbol the headlines never used (an emoji glued to a word i
 unseen character deletes a word the model would otherwise read. Three defences, each a setting of
 `vocab_transfer`:
 
-- complete the scripts the text is written in: every letter, mark and digit of the Unicode pages
-  where its main scripts' characters lie, not just the ones seen;
+- complete the scripts the text is written in: every character of the Unicode pages where its
+  main scripts' characters lie (letters, marks, digits, the danda), and printable ASCII, not just
+  the ones seen;
 - isolate symbols (Unicode class S: emoji, currency, box drawing) as tokens of their own, so an
   unseen one costs one `[UNK]`, not the word it is glued to;
 - drop invisible characters (format characters such as the zero-width joiner and non-joiner,
@@ -53,12 +54,18 @@ def symbol_isolation() -> Any:
 
 
 def _script(character: str) -> str | None:
-    """The script a letter, mark or digit is written in, as its Unicode name starts
-    ("DEVANAGARI LETTER KA"); ASCII digits are named "DIGIT ZERO", and form a script of their own."""
-    if unicodedata.category(character)[0] not in "LMN":
+    """The script a character belongs to, as its Unicode name starts ("DEVANAGARI LETTER KA",
+    "DEVANAGARI DANDA"); ASCII digits are named "DIGIT ZERO", and form a script of their own.
+    None for unassigned, control and private-use code points."""
+    if unicodedata.category(character)[0] == "C":
         return None
     name = unicodedata.name(character, "")
     return name.split(" ", 1)[0] if name else None
+
+
+def is_wordlike(character: str) -> bool:
+    """A letter, mark or digit: what can stand inside a word (and needs a `##` form in WordPiece)."""
+    return unicodedata.category(character)[0] in "LMN"
 
 
 def character_counts(texts: Iterable[str], normalizer: Any) -> Counter[str]:
@@ -67,23 +74,21 @@ def character_counts(texts: Iterable[str], normalizer: Any) -> Counter[str]:
 
 
 def script_completion(counts: Counter[str], normalizer: Any) -> set[str]:
-    """The letters, marks and digits of the text's main scripts that it does not contain (those
-    the normalizer leaves as they are), from the pages where the script's seen characters lie."""
+    """The characters of the text's main scripts that it does not contain (letters, marks, digits
+    and the script's own punctuation, such as the danda), from the pages where the script's seen
+    characters lie, and the printable ASCII characters, which text in every script borrows; only
+    those the normalizer leaves as they are (no capitals after lowercasing)."""
     letters = Counter[str]()
     pages: dict[str, set[int]] = {}
     for character, count in counts.items():
-        if (script := _script(character)) is not None:
+        if is_wordlike(character) and (script := _script(character)) is not None:
             letters[script] += count
             pages.setdefault(script, set()).add(ord(character) >> PAGE_BITS)
     total = sum(letters.values())
-    missing = set()
+    candidates = {chr(point) for point in range(0x21, 0x7F)}
     for script, count in letters.items():
-        if count < MAIN_SCRIPT_SHARE * total:
-            continue
-        for page in pages[script]:
-            for point in range(page << PAGE_BITS, (page + 1) << PAGE_BITS):
-                character = chr(point)
-                if character not in counts and _script(character) == script:
-                    if normalizer.normalize_str(character) == character:
-                        missing.add(character)
-    return missing
+        if count >= MAIN_SCRIPT_SHARE * total:
+            for page in pages[script]:
+                points = range(page << PAGE_BITS, (page + 1) << PAGE_BITS)
+                candidates.update(chr(p) for p in points if _script(chr(p)) == script)
+    return {c for c in candidates if c not in counts and normalizer.normalize_str(c) == c}

@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from compress.errors import CompressError
-from compress.vocab.alphabet import build_normalizer, character_counts, script_completion, symbol_isolation
+from compress.vocab.alphabet import (
+    build_normalizer,
+    character_counts,
+    is_wordlike,
+    script_completion,
+    symbol_isolation,
+)
 
 Algorithm = Literal["wordpiece", "bpe", "unigram"]
 ROLES = ("pad_token", "unk_token", "cls_token", "sep_token", "mask_token")
@@ -137,7 +143,7 @@ def train_tokenizer(
 def _continuation_symbols(
     texts: Sequence[str], normalizer: Any, pre_tokenizer: Any, unseen_letters: Collection[str]
 ) -> list[str]:
-    """Every `##c` a word of the text needs, and one for each letter the text lacks, sorted.
+    """Every `##c` a word of the text needs, and one for each letter, mark or digit the text lacks, sorted.
 
     `tokenizers`' WordPiece trainer (0.22-0.23) creates these lazily while iterating a hash map of
     word counts, so their ids, and with them how it breaks ties between equally frequent merges,
@@ -150,7 +156,7 @@ def _continuation_symbols(
         for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text))
         for c in word[1:]
     }
-    return sorted(symbols | {f"##{c}" for c in unseen_letters})
+    return sorted(symbols | {f"##{c}" for c in unseen_letters if is_wordlike(c)})
 
 
 def _without_training_specials(trained: Any, specials: list[str]) -> Any:
