@@ -126,7 +126,7 @@ def test_a_recipe_adapts_on_a_corpus_between_vocabulary_transfer_and_finetuning(
     corpus.write_text("\n".join(text for text, _ in make_rows(60, seed=7)))
     out = tmp_path / "out"
     recipe = (
-        f"name: mlm\npasses:\n  - vocab_transfer: {{vocab_size: 60, min_frequency: 1}}\n"
+        f"name: mlm\npasses:\n  - vocab_transfer: {{vocab_size: 200, min_frequency: 1}}\n"
         f"  - adapt_mlm: {{corpus: {corpus}, epochs: 1, batch_size: 16, heldout_lines: 8}}\n"
         f"  - finetune: {{epochs: 1}}\n"
         "benchmark: {rounds: 2, min_iterations: 4, min_seconds: 0.05, warmup: 1, bootstrap: 50, memory: false}\n"

@@ -28,7 +28,7 @@ CASES: dict[str, tuple[dict, list[tuple[str, dict]]]] = {
     "precision": ({"dtype": "bf16"}, []),
     "export_onnx": ({"validation_examples": 8}, []),
     "quantize": ({"validation_examples": 8, "min_agreement": 0.0}, [("export_onnx", {"validation_examples": 8})]),
-    "vocab_transfer": ({"vocab_size": 60, "min_frequency": 1}, []),
+    "vocab_transfer": ({"vocab_size": 200, "min_frequency": 1}, []),
     "trim_vocab": ({}, []),
     "adapt_mlm": ({**FAST_TRAINING, "heldout_lines": 8}, []),
 }

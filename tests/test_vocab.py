@@ -62,7 +62,7 @@ def test_a_trained_tokenizer_keeps_the_script_and_shortens_examples(tmp_path):
 @pytest.mark.parametrize("algorithm", ["wordpiece", "bpe", "unigram"])
 def test_every_algorithm_round_trips_text_without_loss(tmp_path, algorithm):
     old, _ = stripping_tokenizer(tmp_path / "v")
-    new = train_tokenizer(ACCENTED, old, algorithm, vocab_size=120, min_frequency=1)
+    new = train_tokenizer(ACCENTED, old, algorithm, vocab_size=200, min_frequency=1)
     assert audit_tokenizer(new, ACCENTED).characters_lost == 0
     new.save_pretrained(tmp_path / "saved")
     from transformers import AutoTokenizer
@@ -80,7 +80,10 @@ def test_tokenizer_training_gives_the_same_vocabulary_every_time(tmp_path, algor
     (tokenizers' own WordPiece trainer does not: huggingface/tokenizers#1794)."""
     old, _ = stripping_tokenizer(tmp_path / "v")
     vocabularies = {
-        json.dumps(train_tokenizer(TIED, old, algorithm, vocab_size=60, min_frequency=1).get_vocab(), sort_keys=True)
+        json.dumps(
+            train_tokenizer(TIED, old, algorithm, vocab_size=60, min_frequency=1, complete_scripts=False).get_vocab(),
+            sort_keys=True,
+        )
         for _ in range(12)
     }
     assert len(vocabularies) == 1
@@ -105,7 +108,7 @@ def test_transfer_copies_known_tokens_and_averages_new_ones(tmp_path, old_kind):
     letters, words = stripping_tokenizer(tmp_path / "v")
     old = words if old_kind == "words" else letters
     new = train_tokenizer(
-        ["ball chip rice", "chipball riceball", "ball ball chip"] * 3, old, "wordpiece", vocab_size=60, min_frequency=1
+        ["ball chip rice", "chipball riceball", "ball ball chip"] * 3, old, "wordpiece", vocab_size=200, min_frequency=1
     )
     model = tiny_model("bert", ["a", "b"], vocab_size=len(old))
     before = model.get_input_embeddings().weight.detach().clone()
@@ -133,7 +136,7 @@ def test_a_word_with_a_letter_the_old_vocabulary_lacks_is_built_from_the_letters
     old = BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt"), do_lower_case=True)
     assert old.tokenize("box") == ["[UNK]"]
     texts = ["box fox", "boxes foxes", "box box fox"] * 3
-    new = train_tokenizer(texts, old, "wordpiece", vocab_size=80, min_frequency=1)
+    new = train_tokenizer(texts, old, "wordpiece", vocab_size=200, min_frequency=1)
     assert "box" in new.get_vocab()
     model = tiny_model("bert", ["a", "b"], vocab_size=len(old))
     before = model.get_input_embeddings().weight.detach().clone()
@@ -151,7 +154,7 @@ def test_vocab_transfer_pass_gives_a_model_fed_by_its_new_tokenizer(tmp_path, to
     tokenizer = tiny_tokenizer(tmp_path / "vocab")
     model = tiny_model(arch, list(data.label_map.names), vocab_size=len(tokenizer))
     artifact = Artifact(model, tokenizer, data, tmp_path, max_length=32, seed=0)
-    result, details = vocab_transfer(VocabTransferConfig(vocab_size=60, min_frequency=1), artifact)
+    result, details = vocab_transfer(VocabTransferConfig(vocab_size=200, min_frequency=1), artifact)
     assert result.tokenizer is not tokenizer and result.model_changed
     assert details["new_vocabulary"] == len(result.tokenizer) == result.model.get_input_embeddings().num_embeddings
     batch = result.tokenizer(list(data.train.texts[:4]), padding=True, return_tensors="pt")
@@ -166,7 +169,7 @@ def test_marathi_teacher_style_recipe_runs_and_measures_each_model_with_its_own_
 
     recipe = tmp_path / "r.yaml"
     recipe.write_text(
-        "name: vt\npasses:\n  - vocab_transfer: {vocab_size: 60, min_frequency: 1}\n"
+        "name: vt\npasses:\n  - vocab_transfer: {vocab_size: 60, min_frequency: 1, complete_scripts: false}\n"
         "  - finetune: {epochs: 1, embedding_learning_rate: 0.001}\n  - export_onnx: {}\n"
         "benchmark: {rounds: 2, min_iterations: 4, min_seconds: 0.05, warmup: 1, bootstrap: 50, memory: false}\n"
     )
@@ -188,7 +191,7 @@ def test_marathi_teacher_style_recipe_runs_and_measures_each_model_with_its_own_
 def test_distillation_from_a_teacher_with_another_tokenizer(tiny_classifier_dir, toy_data, tmp_path):
     recipe = tmp_path / "r.yaml"
     recipe.write_text(
-        f"name: vt-kd\npasses:\n  - vocab_transfer: {{vocab_size: 60, min_frequency: 1}}\n"
+        f"name: vt-kd\npasses:\n  - vocab_transfer: {{vocab_size: 200, min_frequency: 1}}\n"
         f"  - distill: {{epochs: 1, teacher: {tiny_classifier_dir}}}\nbenchmark: {{enabled: false}}\n"
     )
     out = tmp_path / "out"
@@ -237,7 +240,7 @@ def test_trim_vocab_keeps_logits_for_texts_whose_tokens_were_kept(tmp_path, arch
     _, tokenizer = stripping_tokenizer(tmp_path / "v")
     if algorithm != "original":
         tokenizer = train_tokenizer(
-            TRIM_TEXTS + ["gamma delta north south slow"] * 3, tokenizer, algorithm, vocab_size=90, min_frequency=1
+            TRIM_TEXTS + ["gamma delta north south slow"] * 3, tokenizer, algorithm, vocab_size=200, min_frequency=1
         )
     model = tiny_model(arch, ["a", "b", "c"], vocab_size=len(tokenizer))
     seen = ["ball chip", "green stone rice", "alpha river"]
@@ -307,14 +310,14 @@ def test_a_resumed_run_reads_the_tokenizer_it_trained_instead_of_training_anothe
         model = tiny_model("bert", list(data.label_map.names), vocab_size=len(tokenizer))
         return Artifact(model, tokenizer, data, tmp_path, 32, 0, checkpoint_dir=tmp_path / "ckpt", resume=resume)
 
-    first, _ = vocab_transfer(VocabTransferConfig(vocab_size=60, min_frequency=1), artifact(resume=False))
+    first, _ = vocab_transfer(VocabTransferConfig(vocab_size=200, min_frequency=1), artifact(resume=False))
     assert (tmp_path / "ckpt" / "tokenizer" / "tokenizer.json").is_file()
 
     def refuse(*args, **kwargs):
         raise AssertionError("trained a second tokenizer on resume")
 
     monkeypatch.setattr(transfer, "train_tokenizer", refuse)
-    again, _ = vocab_transfer(VocabTransferConfig(vocab_size=60, min_frequency=1), artifact(resume=True))
+    again, _ = vocab_transfer(VocabTransferConfig(vocab_size=200, min_frequency=1), artifact(resume=True))
     assert again.tokenizer.get_vocab() == first.tokenizer.get_vocab()
 
 
