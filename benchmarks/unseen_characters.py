@@ -36,12 +36,10 @@ def main() -> None:
         tokenizer = load_tokenizer(reference)
         for name, texts in collections.items():
             audit = audit_tokenizer(tokenizer, texts)
-            unk = tokenizer.unk_token_id
-            touched = sum(unk in ids for ids in tokenizer(texts, add_special_tokens=False)["input_ids"])
             lost = " ".join(f"{c!r}:{n}" for c, _, n in audit.most_lost[:5])
             print(
-                f"| {reference} | {name} ({len(texts)}) | {100 * audit.lost_share:.3f}% | "
-                f"{100 * audit.unk_share:.3f}% | {touched} | {audit.tokens_per_example_mean:.1f} | {lost} |"
+                f"| {reference} | {name} ({len(texts)}) | {100 * audit.lost_share:.3f}% | {100 * audit.unk_share:.3f}% "
+                f"| {audit.examples_with_unk} | {audit.tokens_per_example_mean:.1f} | {lost} |"
             )
 
 

@@ -44,7 +44,7 @@ def test_audit_counts_what_the_normalizer_deletes_and_what_comes_back_unknown(tm
     audit = audit_tokenizer(tokenizer, ["café", "xyz!"], max_length=4)
     # "café" -> cafe: the accent is stripped (1 char); "xyz!" -> x ##y ##z [UNK]: "!" is lost (1 char)
     assert audit.characters == 8 and audit.characters_lost == 2 and audit.characters_normalized_away == 1
-    assert audit.unk_tokens == 1 and audit.tokens == 5
+    assert audit.unk_tokens == 1 and audit.examples_with_unk == 1 and audit.tokens == 5
     assert audit.truncated_share == 0.5 and audit.tokens_per_example_mean == pytest.approx((3 + 6) / 2)
     assert audit.vocabulary_used == 5 and audit.vocabulary_size == 9
     assert any("deletes 25.0%" in w for w in audit.warnings()) and any("unknown" in w for w in audit.warnings())

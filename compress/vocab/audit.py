@@ -30,6 +30,7 @@ class TokenizerAudit:
     characters_lost: int  # all characters that do not come back from the tokens
     characters_normalized_away: int  # of those, deleted by the normalizer (stripped marks, dropped characters)
     unk_tokens: int
+    examples_with_unk: int  # examples with at least one [UNK]: what a reader of the model would notice
     tokens: int  # without special tokens
     tokens_per_example_mean: float  # with special tokens, before truncation
     tokens_per_example_p95: float
@@ -66,7 +67,8 @@ class TokenizerAudit:
         away = 100 * self.characters_normalized_away / max(1, self.characters)
         return (
             f"{100 * self.lost_share:.1f}% characters lost ({away:.1f}% deleted by normalization, the rest "
-            f"inside [UNK]), {100 * self.unk_share:.2f}% [UNK], "
+            f"inside [UNK]), {100 * self.unk_share:.2f}% [UNK] "
+            f"(in {self.examples_with_unk} of {self.examples} examples), "
             f"{self.tokens_per_example_mean:.1f} tokens per example (p95 {self.tokens_per_example_p95:.0f}), "
             f"{100 * self.truncated_share:.1f}% truncated at {self.max_length}, "
             f"{self.vocabulary_used}/{self.vocabulary_size} vocabulary entries used"
@@ -103,6 +105,7 @@ def audit_tokenizer(tokenizer: Any, texts: Sequence[str], max_length: int = 128)
         characters_lost=sum(lost.values()),
         characters_normalized_away=normalized_away,
         unk_tokens=sum(ids.count(unk) for ids in content) if unk is not None else 0,
+        examples_with_unk=sum(unk in ids for ids in content) if unk is not None else 0,
         tokens=sum(len(ids) for ids in content),
         tokens_per_example_mean=float(lengths.mean()),
         tokens_per_example_p95=float(np.percentile(lengths, 95)),
