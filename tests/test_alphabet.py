@@ -28,6 +28,7 @@ def train(tmp_path, **settings):
         ("complete_scripts", "व्हॉट्सॲप पाऊस", "व्हॉट्सॲप"),  # a Marathi letter the sample never used
         ("complete_scripts", "पाऊस ४२", "४२"),  # Devanagari digits
         ("complete_scripts", "पाऊस (आज)", "(आज)"),  # ASCII punctuation the sample never used
+        ("complete_scripts", "पाऊसआज", "पाऊसआज"),  # आ, seen only at a word's start, inside one
         ("isolate_symbols", "पाऊस😊 आज", "पाऊस"),  # an emoji glued to a word
         ("drop_invisible", "पा\u200cऊस आज", "पाऊस"),  # a zero-width non-joiner inside a word
     ],

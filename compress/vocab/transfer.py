@@ -92,7 +92,8 @@ def train_tokenizer(
         words = pre_tokenizers.BertPreTokenizer()
         tokenizer.pre_tokenizer = pre_tokenizers.Sequence([words, symbol_isolation()]) if isolate_symbols else words
         tokenizer.decoder = decoders.WordPiece()
-        continuations = _continuation_symbols(texts, normalizer, tokenizer.pre_tokenizer, unseen)
+        anywhere = letters if complete_scripts else set()  # a letter seen only at a word start fits inside one too
+        continuations = _continuation_symbols(texts, normalizer, tokenizer.pre_tokenizer, anywhere)
         if vocab_size < floor + len(continuations):
             raise CompressError(
                 f"vocab_transfer: vocab_size {vocab_size} is below the special tokens, the alphabet and its "
@@ -141,9 +142,9 @@ def train_tokenizer(
 
 
 def _continuation_symbols(
-    texts: Sequence[str], normalizer: Any, pre_tokenizer: Any, unseen_letters: Collection[str]
+    texts: Sequence[str], normalizer: Any, pre_tokenizer: Any, letters: Collection[str]
 ) -> list[str]:
-    """Every `##c` a word of the text needs, and one for each letter, mark or digit the text lacks, sorted.
+    """Every `##c` a word of the text needs, and one for each letter, mark or digit of `letters`, sorted.
 
     `tokenizers`' WordPiece trainer (0.22-0.23) creates these lazily while iterating a hash map of
     word counts, so their ids, and with them how it breaks ties between equally frequent merges,
@@ -156,7 +157,7 @@ def _continuation_symbols(
         for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text))
         for c in word[1:]
     }
-    return sorted(symbols | {f"##{c}" for c in unseen_letters if is_wordlike(c)})
+    return sorted(symbols | {f"##{c}" for c in letters if is_wordlike(c)})
 
 
 def _without_training_specials(trained: Any, specials: list[str]) -> Any:
